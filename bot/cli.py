@@ -1,0 +1,424 @@
+"""`stegvis`: run the bot, try it in the sandbox, and the staff's everyday commands.
+
+Each command parses its options, calls the same domain functions the bot uses, and
+prints a short result; a wrong setting or option ends with one clear line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.clock import SystemClock, SystemRandomness
+from bot.config import Settings, SettingsError, load_settings
+from bot.domain import onboarding as domain
+from storage import migrate
+from storage.db import Database
+from storage.models import InviteKind
+from storage.uow import UnitOfWork
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Stegvis: a mentoring bot for labour-market projects.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+cohort_app = typer.Typer(help="Cohorts (groups of participants).", no_args_is_help=True)
+mentor_app = typer.Typer(help="Mentors and coordinators.", no_args_is_help=True)
+invite_app = typer.Typer(help="Invitations to join, as links and QR codes.", no_args_is_help=True)
+i18n_app = typer.Typer(help="Message catalogs.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(cohort_app, name="cohort")
+app.add_typer(mentor_app, name="mentor")
+app.add_typer(invite_app, name="invite")
+app.add_typer(i18n_app, name="i18n")
+app.add_typer(keys_app, name="keys")
+
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    # httpx logs every request URL, and Telegram's URLs carry the bot token.
+    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        raise fail(str(error)) from None
+
+
+async def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
+    from bot.runtime import configure_encryption
+
+    configure_encryption(settings)
+    database = Database(settings.resolved_database_url)
+    if upgrade:
+        await migrate.upgrade(database)
+    return database
+
+
+def run_async(work: Callable[[Settings], Awaitable[T]]) -> T:
+    settings = settings_or_exit()
+
+    async def main() -> T:
+        return await work(settings)
+
+    try:
+        return asyncio.run(main())
+    except SettingsError as error:
+        raise fail(str(error)) from None
+    except domain.DomainError as error:
+        raise fail(str(error)) from None
+
+
+async def _with_uow(settings: Settings, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    database = await open_database(settings)
+    try:
+        async with UnitOfWork(database) as uow:
+            result = await work(uow)
+            await uow.commit()
+            return result
+    finally:
+        await database.dispose()
+
+
+# Running
+
+
+async def wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+@app.command()
+def run() -> None:
+    """Start the bot. With no STEGVIS_BOT_TOKEN, start the local sandbox instead."""
+    settings = settings_or_exit()
+    setup_logging(settings.log_level)
+    if settings.sandbox:
+        console.print("No STEGVIS_BOT_TOKEN is set: starting the local sandbox.")
+        _run_sandbox(settings)
+        return
+
+    async def main() -> None:
+        from bot.jobs import default_jobs
+        from bot.runtime import BotRuntime
+
+        database = await open_database(settings)
+        assert settings.bot_token is not None
+        runtime = BotRuntime(
+            settings, database, token=settings.bot_token.get_secret_value(), jobs=default_jobs()
+        )
+        await runtime.start()
+        console.print(f"Stegvis runs as @{runtime.deps.bot_username}. Stop with Ctrl+C.")
+        try:
+            await wait_for_signal()
+        finally:
+            await runtime.stop()
+            await database.dispose()
+
+    try:
+        asyncio.run(main())
+    except SettingsError as error:
+        raise fail(str(error)) from None
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int | None, typer.Option(help="Port of the chat page and emulator.")] = None,
+) -> None:
+    """Start the Bot API emulator, the bot and a web chat page, seeded with demo data."""
+    settings = settings_or_exit()
+    setup_logging(settings.log_level)
+    if port is not None:
+        settings = settings.model_copy(update={"sandbox_port": port})
+    _run_sandbox(settings)
+
+
+def _run_sandbox(settings: Settings) -> None:
+    from bot.sandbox.launcher import run_sandbox
+
+    try:
+        asyncio.run(run_sandbox(settings, ready=lambda text: console.print(text)))
+    except SettingsError as error:
+        raise fail(str(error)) from None
+
+
+# Database
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the schema up to date (also done by `stegvis run`)."""
+
+    async def work(settings: Settings) -> set[str]:
+        database = await open_database(settings)
+        try:
+            return await migrate.current_revisions(database)
+        finally:
+            await database.dispose()
+
+    revisions = run_async(work)
+    console.print(f"Database is at {', '.join(sorted(revisions))}.")
+
+
+# Cohorts
+
+
+@cohort_app.command("add")
+def cohort_add(name: str) -> None:
+    """Create a cohort."""
+
+    async def work(settings: Settings) -> str:
+        async def create(uow: UnitOfWork) -> str:
+            cohort = await domain.create_cohort(uow, name, SystemClock().now())
+            return cohort.name
+
+        return await _with_uow(settings, create)
+
+    console.print(f"Cohort {run_async(work)!r} created.")
+
+
+@cohort_app.command("list")
+def cohort_list() -> None:
+    """List cohorts."""
+
+    async def work(settings: Settings) -> list[tuple[int, str]]:
+        async def read(uow: UnitOfWork) -> list[tuple[int, str]]:
+            return [(cohort.id, cohort.name) for cohort in await uow.cohorts.all()]
+
+        return await _with_uow(settings, read)
+
+    table = Table("id", "name")
+    for cohort_id, name in run_async(work):
+        table.add_row(str(cohort_id), name)
+    console.print(table)
+
+
+# Mentors
+
+
+@mentor_app.command("add")
+def mentor_add(
+    name: Annotated[str, typer.Option(help="The mentor's name, as participants see it.")],
+    languages: Annotated[
+        str, typer.Option(help="Languages, e.g. sv,ar; the first is theirs.")
+    ] = "sv",
+    telegram_id: Annotated[int | None, typer.Option(help="Their Telegram user id.")] = None,
+    coordinator: Annotated[
+        bool, typer.Option(help="Project staff: also gets widened cases.")
+    ] = False,
+    caseload_limit: Annotated[
+        int | None, typer.Option(help="At most this many participants.")
+    ] = None,
+) -> None:
+    """Add a mentor. Without --telegram-id, prints an invite that links their account."""
+    codes = [code.strip() for code in languages.split(",") if code.strip()]
+
+    async def work(settings: Settings) -> tuple[int, str | None, str]:
+        async def create(uow: UnitOfWork) -> tuple[int, str | None, str]:
+            now = SystemClock().now()
+            mentor = await domain.create_mentor(
+                uow,
+                name=name,
+                languages=codes,
+                now=now,
+                telegram_user_id=telegram_id,
+                is_coordinator=coordinator,
+                caseload_limit=caseload_limit,
+            )
+            code = None
+            if telegram_id is None:
+                invite = await domain.create_invite(
+                    uow,
+                    now=now,
+                    randomness=SystemRandomness(),
+                    valid_for=timedelta(days=settings.invite_valid_days),
+                    mentor_id=mentor.id,
+                    kind=InviteKind.MENTOR,
+                )
+                code = invite.code
+            return mentor.id, code, await _bot_username(settings)
+
+        return await _with_uow(settings, create)
+
+    mentor_id, code, username = run_async(work)
+    console.print(f"Mentor {name!r} added with id {mentor_id}.")
+    if code:
+        console.print(f"Their own invite: {code}  {domain.invite_link(username, code)}")
+
+
+@mentor_app.command("list")
+def mentor_list() -> None:
+    """List mentors."""
+
+    async def work(settings: Settings) -> list[tuple[str, ...]]:
+        async def read(uow: UnitOfWork) -> list[tuple[str, ...]]:
+            return [
+                (
+                    str(mentor.id),
+                    mentor.name,
+                    mentor.languages,
+                    "yes" if mentor.telegram_user_id else "no",
+                    "coordinator" if mentor.is_coordinator else "mentor",
+                )
+                for mentor in await uow.mentors.all()
+            ]
+
+        return await _with_uow(settings, read)
+
+    table = Table("id", "name", "languages", "on Telegram", "role")
+    for row in run_async(work):
+        table.add_row(*row)
+    console.print(table)
+
+
+# Invites
+
+
+async def _bot_username(settings: Settings) -> str:
+    if settings.bot_username:
+        return settings.bot_username
+    if settings.sandbox or settings.bot_token is None:
+        return "stegvis_bot"
+    from telegram import Bot
+
+    bot = Bot(settings.bot_token.get_secret_value(), base_url=settings.telegram_base_url)
+    async with bot:
+        return bot.username
+
+
+@invite_app.command("create")
+def invite_create(
+    cohort: Annotated[str, typer.Option(help="The cohort the participant joins.")],
+    mentor: Annotated[int | None, typer.Option(help="Id of the participant's mentor.")] = None,
+    qr: Annotated[Path | None, typer.Option(help="Where to write the QR code PNG.")] = None,
+    days: Annotated[int | None, typer.Option(help="Days the invite stays valid.")] = None,
+) -> None:
+    """Create a one-time invite: prints the code and link and writes a QR code PNG."""
+
+    async def work(settings: Settings) -> tuple[str, str, Path]:
+        async def create(uow: UnitOfWork) -> tuple[str, str, Path]:
+            invite = await domain.create_invite(
+                uow,
+                now=SystemClock().now(),
+                randomness=SystemRandomness(),
+                valid_for=timedelta(days=days or settings.invite_valid_days),
+                cohort_name=cohort,
+                mentor_id=mentor,
+            )
+            link = domain.invite_link(await _bot_username(settings), invite.code)
+            path = qr or settings.data_dir / "invites" / f"{invite.code}.png"
+            write_qr(link, path)
+            return invite.code, link, path
+
+        return await _with_uow(settings, create)
+
+    code, link, path = run_async(work)
+    console.print(f"Code: {code}")
+    console.print(f"Link: {link}")
+    console.print(f"QR code: {path}")
+
+
+def write_qr(link: str, path: Path) -> None:
+    import segno
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    segno.make(link, error="m").save(str(path), scale=10, border=4)
+
+
+@invite_app.command("list")
+def invite_list() -> None:
+    """List invites and whether they are used, expired or revoked."""
+
+    async def work(settings: Settings) -> list[tuple[str, ...]]:
+        async def read(uow: UnitOfWork) -> list[tuple[str, ...]]:
+            now = SystemClock().now()
+            rows: list[tuple[str, ...]] = []
+            for invite in await uow.invites.all():
+                state = (
+                    "revoked"
+                    if invite.revoked_at
+                    else "used"
+                    if invite.used_at
+                    else "expired"
+                    if invite.expires_at <= now
+                    else "open"
+                )
+                rows.append((invite.code, str(invite.kind), str(invite.cohort_id or "–"), state))
+            return rows
+
+        return await _with_uow(settings, read)
+
+    table = Table("code", "kind", "cohort", "state")
+    for row in run_async(work):
+        table.add_row(*row)
+    console.print(table)
+
+
+@invite_app.command("revoke")
+def invite_revoke(code: str) -> None:
+    """Revoke an invite so nobody can join with it."""
+
+    async def work(settings: Settings) -> None:
+        async def revoke(uow: UnitOfWork) -> None:
+            invite = await uow.invites.by_code(domain.normalize_code(code))
+            if invite is None:
+                raise domain.DomainError(f"no invite with code {code!r}")
+            invite.revoked_at = SystemClock().now()
+
+        await _with_uow(settings, revoke)
+
+    run_async(work)
+    console.print(f"Invite {code} revoked.")
+
+
+# Catalogs and keys
+
+
+@i18n_app.command("update")
+def i18n_update() -> None:
+    """Extract messages, merge them into every catalog and compile."""
+    from bot import catalogs
+
+    catalogs.update()
+    console.print("Catalogs updated and compiled.")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random encryption key for STEGVIS_ENCRYPTION_KEY."""
+    from storage.crypto import generate_key
+
+    print(generate_key())
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

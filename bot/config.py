@@ -1,0 +1,106 @@
+"""Typed settings, read once from STEGVIS_* environment variables and passed down.
+
+A wrong value stops the program at start with one line that names the variable, so a
+misconfigured deployment never half-starts and then fails at the first participant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LOCALES: tuple[str, ...] = ("sv", "ar", "en")
+TELEGRAM_BOT_API = "https://api.telegram.org/bot"
+
+
+def default_data_dir() -> Path:
+    return Path("data")
+
+
+class Settings(BaseSettings):
+    """Everything that differs between one deployment and another."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STEGVIS_", env_file=None, extra="ignore", validate_default=True
+    )
+
+    bot_token: SecretStr | None = None
+    telegram_base_url: str = TELEGRAM_BOT_API
+    telegram_file_url: str | None = None
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
+    timezone: str = "Europe/Stockholm"
+    default_locale: Literal["sv", "ar", "en"] = "sv"
+    encryption_key: SecretStr | None = None
+    # Keys that only open values sealed before a rotation; comma-separated.
+    encryption_old_keys: SecretStr | None = None
+    # Shown in invite links; read from Telegram (getMe) when not set.
+    bot_username: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # How long a participant has to answer before the bot gives up on an update it
+    # could not handle and says so; how many times it tries.
+    update_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    # Free text older than this, counted from when a participant leaves, is purged.
+    retention_months: Annotated[int, Field(ge=1, le=120)] = 12
+    invite_valid_days: Annotated[int, Field(ge=1, le=365)] = 30
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: Annotated[int, Field(ge=0, le=65535)] = 8081
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f"{value!r} is not a known time zone (e.g. Europe/Stockholm)"
+            ) from error
+        return value
+
+    @field_validator("telegram_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError(f"{value!r} is neither a sqlite:// nor a postgresql:// URL")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sandbox(self) -> bool:
+        """No token means nobody can reach Telegram: run against the local emulator."""
+        return self.bot_token is None or not self.bot_token.get_secret_value()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'stegvis.sqlite3'}"
+
+
+class SettingsError(Exception):
+    """A setting has a wrong value; the message is one line that names the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; turn pydantic's report into one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"STEGVIS_{field.upper()}: {message}") from None

@@ -1,0 +1,373 @@
+"""One bot process: the inbox that makes updates durable, the handlers, the outbox, the jobs.
+
+Updates are written to the inbox table before Telegram is told they arrived (the next
+getUpdates call confirms them), then handled; the handler's transaction deletes its inbox
+row together with the effects it stores. A process killed at any point therefore loses no
+update and applies none twice: on start it handles what the inbox still holds.
+
+Updates of one chat are handled one after another, in order; different chats in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, NetworkError, TimedOut
+
+from bot.app import StegvisApplication, build_application
+from bot.clock import Clock, Randomness, SystemClock, SystemRandomness
+from bot.config import SUPPORTED_LOCALES, Settings, SettingsError
+from bot.dispatch import Dispatcher, DispatchPolicy
+from bot.flows.registry import FlowRegistry, Role
+from bot.i18n import resolve_locale, translator
+from bot.turn import Deps
+from storage.crypto import KeyError_, Keyring, generate_key, install_keyring
+from storage.db import Database
+from storage.models import InboxUpdate, OutboxKind
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+SANDBOX_TOKEN = "123456:SANDBOX-stegvis-local-token"  # noqa: S105 - not a secret
+
+
+def configure_encryption(settings: Settings) -> Keyring:
+    """The keyring for free text. Outside the sandbox a missing key stops the start."""
+    old = (
+        [key for key in settings.encryption_old_keys.get_secret_value().split(",") if key.strip()]
+        if settings.encryption_old_keys
+        else []
+    )
+    if settings.encryption_key is not None and settings.encryption_key.get_secret_value():
+        key = settings.encryption_key.get_secret_value()
+    elif settings.sandbox:
+        key = _sandbox_key(settings.data_dir)
+    else:
+        raise SettingsError(
+            "STEGVIS_ENCRYPTION_KEY: required when a bot token is set "
+            "(make one with `stegvis keys generate` and keep it safe)"
+        )
+    try:
+        keyring = Keyring(key, old)
+    except KeyError_ as error:
+        raise SettingsError(f"STEGVIS_ENCRYPTION_KEY: {error}") from None
+    install_keyring(keyring)
+    return keyring
+
+
+def _sandbox_key(data_dir: Path) -> str:
+    """The sandbox keeps a key of its own next to its database, made on first start."""
+    path = data_dir / "sandbox.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = generate_key()
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Work a process does every so often (materialise due check-ins, say): reads the
+    database, writes the outbox; nothing per participant is held in memory."""
+
+    name: str
+    every: timedelta
+    run: Callable[[Deps], Awaitable[object]]
+
+
+class ChatLanes:
+    """Run work for one chat strictly in order, different chats concurrently."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._tails: dict[int, asyncio.Task[None]] = {}
+        self._limit = asyncio.Semaphore(concurrency)
+
+    def submit(self, chat_id: int, work: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        previous = self._tails.get(chat_id)
+
+        async def run() -> None:
+            if previous is not None:
+                await asyncio.wait({previous})
+            async with self._limit:
+                await work()
+
+        task = asyncio.create_task(run())
+        self._tails[chat_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._tails.get(chat_id) is done:
+                del self._tails[chat_id]
+
+        task.add_done_callback(forget)
+        return task
+
+    async def drain(self) -> None:
+        while self._tails:
+            await asyncio.wait(set(self._tails.values()))
+
+
+def _chat_of(payload: dict[str, Any]) -> int | None:
+    for key in ("message", "edited_message", "callback_query", "my_chat_member"):
+        part = payload.get(key)
+        if not isinstance(part, dict):
+            continue
+        chat = part.get("chat") or (part.get("message") or {}).get("chat")
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return int(chat["id"])
+        sender = part.get("from")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return int(sender["id"])
+    return None
+
+
+class BotRuntime:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        token: str,
+        clock: Clock | None = None,
+        randomness: Randomness | None = None,
+        jobs: Sequence[PeriodicJob] = (),
+        poll_timeout: int = 30,
+        dispatch_interval: float = 1.0,
+        dispatch_policy: DispatchPolicy | None = None,
+        concurrency: int = 32,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.deps = Deps(
+            settings=settings,
+            database=database,
+            clock=clock or SystemClock(),
+            randomness=randomness or SystemRandomness(),
+            registry=FlowRegistry(),
+            bot_username=settings.bot_username or "stegvis_bot",
+        )
+        self.application: StegvisApplication = build_application(self.deps, token)
+        self.dispatcher = Dispatcher(
+            database, self.application.bot, self.deps.clock, dispatch_policy, self.deps.randomness
+        )
+        self.deps.dispatcher = self.dispatcher
+        self.jobs = list(jobs)
+        self.poll_timeout = poll_timeout
+        self.dispatch_interval = dispatch_interval
+        self.lanes = ChatLanes(concurrency)
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.handled = 0
+
+    @property
+    def bot(self) -> Any:
+        return self.application.bot
+
+    async def start(self, *, polling: bool = True) -> None:
+        await self.application.initialize()
+        await self.application.start()
+        me = self.application.bot
+        if not self.settings.bot_username and me.username:
+            self.deps.bot_username = me.username
+        await self._publish_commands()
+        await self.recover()
+        if polling:
+            await self.application.bot.delete_webhook(drop_pending_updates=False)
+            self._tasks.append(asyncio.create_task(self._poll(), name="poll"))
+        self._tasks.append(
+            asyncio.create_task(
+                self.dispatcher.run_forever(self._stop, self.dispatch_interval), name="dispatch"
+            )
+        )
+        for job in self.jobs:
+            self._tasks.append(asyncio.create_task(self._repeat(job), name=job.name))
+        log.info("bot started as @%s", self.deps.bot_username)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.lanes.drain()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def _publish_commands(self) -> None:
+        """Telegram's command list, in each language the bot speaks."""
+        commands = self.deps.registry.commands_for(Role.PARTICIPANT)
+        try:
+            for locale in SUPPORTED_LOCALES:
+                t = translator(locale, self.settings.timezone)
+                await self.application.bot.set_my_commands(
+                    [BotCommand(command.name, t(command.description)) for command in commands],
+                    language_code=locale,
+                )
+        except (NetworkError, TimedOut):
+            log.warning("could not publish the command list; continuing")
+
+    # The inbox
+
+    async def accept(self, updates: Iterable[dict[str, Any]]) -> list[asyncio.Task[None]]:
+        """Store updates durably, then hand each to its chat's lane."""
+        rows = [
+            {
+                "update_id": int(payload["update_id"]),
+                "chat_id": _chat_of(payload),
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "received_at": self.deps.clock.now(),
+            }
+            for payload in updates
+        ]
+        if not rows:
+            return []
+        insert = pg_insert if self.database.is_postgres else sqlite_insert
+        async with self.database.session() as session, session.begin():
+            await session.execute(
+                insert(InboxUpdate)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["update_id"])
+            )
+        return [
+            self._schedule(int(payload["update_id"]), _chat_of(payload), payload)
+            for payload in (row["payload"] for row in rows)
+            if isinstance(payload, dict)
+        ]
+
+    def _schedule(
+        self, update_id: int, chat_id: int | None, payload: dict[str, Any]
+    ) -> asyncio.Task[None]:
+        return self.lanes.submit(
+            chat_id if chat_id is not None else 0, lambda: self._handle(update_id, payload)
+        )
+
+    async def recover(self) -> int:
+        """Handle what a previous process stored but did not finish."""
+        async with self.database.session() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        InboxUpdate.update_id, InboxUpdate.chat_id, InboxUpdate.payload
+                    ).order_by(InboxUpdate.update_id)
+                )
+            ).all()
+        tasks = [self._schedule(row[0], row[1], row[2]) for row in rows]
+        if tasks:
+            log.info("recovering %s updates from the inbox", len(tasks))
+            await asyncio.wait(tasks)
+        return len(tasks)
+
+    async def _handle(self, update_id: int, payload: dict[str, Any]) -> None:
+        deps = self.deps
+        try:
+            parsed = Update.de_json(payload, self.application.bot)
+        except Exception:
+            log.exception("update=%s could not be read; dropped", update_id)
+            await self._forget(update_id)
+            return
+        for attempt in range(1, self.settings.update_attempts + 1):
+            deps.failed_updates.discard(update_id)
+            await self.application.process_update(parsed)
+            if update_id not in deps.failed_updates:
+                await self._forget(update_id)
+                self.handled += 1
+                return
+            deps.failed_updates.discard(update_id)
+            await self._count_attempt(update_id)
+            log.warning("update=%s attempt %s failed", update_id, attempt)
+        await self._give_up(update_id, parsed)
+
+    async def _forget(self, update_id: int) -> None:
+        async with self.database.session() as session, session.begin():
+            await session.execute(delete(InboxUpdate).where(InboxUpdate.update_id == update_id))
+
+    async def _count_attempt(self, update_id: int) -> None:
+        async with self.database.session() as session, session.begin():
+            await session.execute(
+                update(InboxUpdate)
+                .where(InboxUpdate.update_id == update_id)
+                .values(attempts=InboxUpdate.attempts + 1)
+            )
+
+    async def _give_up(self, update_id: int, parsed: Update) -> None:
+        """Tell the person, in their language, that this did not work; keep nothing of it."""
+        log.error("update=%s given up after %s attempts", update_id, self.settings.update_attempts)
+        user = parsed.effective_user
+        chat = parsed.effective_chat
+        async with UnitOfWork(self.database, inbox_update_id=update_id) as uow:
+            if user is not None and chat is not None and chat.type == "private":
+                participant = await uow.participants.by_telegram_id(user.id)
+                locale = resolve_locale(
+                    participant.locale if participant else None,
+                    user.language_code,
+                    self.settings.default_locale,
+                )
+                t = translator(locale, self.settings.timezone)
+                now = self.deps.clock.now()
+                from bot.messaging import text_payload
+
+                await uow.outbox.add(
+                    chat_id=chat.id,
+                    payload=text_payload(
+                        t("Sorry, something went wrong on our side. Please try again in a moment.")
+                    ),
+                    key=f"failed:{update_id}",
+                    kind=OutboxKind.REPLY,
+                    due_at=now,
+                    now=now,
+                    priority=10,
+                )
+            await uow.commit()
+        self.dispatcher.wake()
+
+    # Loops
+
+    async def _poll(self) -> None:
+        offset: int | None = None
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                updates = await self.application.bot.get_updates(
+                    offset=offset, timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES
+                )
+            except InvalidToken:
+                log.error("Telegram refused the bot token; polling stops")
+                raise
+            except (TimedOut, NetworkError) as error:
+                failures += 1
+                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                log.warning("getUpdates failed (%s); again in %.1fs", type(error).__name__, delay)
+                await self._wait(delay)
+                continue
+            failures = 0
+            if updates:
+                await self.accept(update.to_dict() for update in updates)
+                offset = updates[-1].update_id + 1
+
+    async def _repeat(self, job: PeriodicJob) -> None:
+        while not self._stop.is_set():
+            try:
+                await job.run(self.deps)
+            except Exception:
+                log.exception("job %s failed; it runs again at the next tick", job.name)
+            self.dispatcher.wake()
+            await self._wait(job.every.total_seconds())
+
+    async def _wait(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
