@@ -115,3 +115,27 @@ def compile_locale(locale: str) -> None:
     catalog = read(locale)
     with mo_path(locale).open("wb") as handle:
         write_mo(handle, catalog, use_fuzzy=False)
+
+
+def apply_translations(locale: str, translations: dict[str, str | list[str]]) -> list[str]:
+    """Fill a catalog from {msgid: text or plural forms} ("context\\x04msgid" for contexts),
+    compile it, and return the msgids still untranslated."""
+    catalog = read(locale)
+    for message in catalog:
+        if not message.id:
+            continue
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        if message.context:
+            key = f"{message.context}\x04{key}"
+        if key in translations:
+            value = translations[key]
+            message.string = tuple(value) if isinstance(value, list) else value
+            message.flags.discard("fuzzy")
+    _write_po(po_path(locale), catalog)
+    compile_locale(locale)
+    return [
+        str(message.id)
+        for message in catalog
+        if message.id
+        and not (all(message.string) if isinstance(message.string, tuple) else message.string)
+    ]

@@ -409,6 +409,19 @@ def i18n_update() -> None:
     console.print("Catalogs updated and compiled.")
 
 
+@i18n_app.command("apply")
+def i18n_apply(locale: str, translations: Path) -> None:
+    """Fill LOCALE's catalog from a JSON file {msgid: text or [plural forms]} and compile."""
+    import json
+
+    from bot import catalogs
+
+    missing = catalogs.apply_translations(locale, json.loads(translations.read_text("utf-8")))
+    for msgid in missing:
+        console.print(f"untranslated: {msgid!r}", highlight=False)
+    console.print(f"{locale}: {len(missing)} untranslated.")
+
+
 @keys_app.command("generate")
 def keys_generate() -> None:
     """Print a new random encryption key for STEGVIS_ENCRYPTION_KEY."""

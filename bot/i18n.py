@@ -23,6 +23,8 @@ from bot.config import SUPPORTED_LOCALES
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 RTL_LOCALES = frozenset({"ar"})
+# English here is read in Sweden: day before month, as in British English.
+FORMAT_LOCALES = {"en": "en_GB"}
 
 # The language picker names each language in itself, so nobody needs to read another.
 LANGUAGE_NAMES: dict[str, str] = {"sv": "Svenska", "ar": "العربية", "en": "English"}
@@ -65,6 +67,10 @@ class Translator:
         return _translations(self.locale)
 
     @property
+    def format_locale(self) -> str:
+        return FORMAT_LOCALES.get(self.locale, self.locale)
+
+    @property
     def rtl(self) -> bool:
         return self.locale in RTL_LOCALES
 
@@ -83,13 +89,13 @@ class Translator:
         return self._t.npgettext(context, singular, plural, n)
 
     def number(self, value: float | int) -> str:
-        return format_decimal(value, locale=self.locale)
+        return format_decimal(value, locale=self.format_locale)
 
     def date(self, value: date | datetime) -> str:
         """A date as people write it: 'måndag 30 mars', 'الاثنين 30 مارس', 'Monday 30 March'."""
         local = value.astimezone(self.zone) if isinstance(value, datetime) else value
-        weekday = format_date(local, "EEEE", locale=self.locale)
-        day = format_skeleton("MMMMd", local, locale=self.locale)
+        weekday = format_date(local, "EEEE", locale=self.format_locale)
+        day = format_skeleton("MMMMd", local, locale=self.format_locale)
         return self.gettext("{weekday} {day}").format(weekday=weekday, day=day)
 
     def time(self, value: datetime) -> str:
@@ -101,7 +107,7 @@ class Translator:
 
     def weekday_name(self, weekday: int) -> str:
         """Monday is 0, as in Python."""
-        return str(Locale.parse(self.locale).days["format"]["wide"][weekday])
+        return str(Locale.parse(self.format_locale).days["format"]["wide"][weekday])
 
 
 @cache

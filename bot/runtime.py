@@ -32,7 +32,7 @@ from bot.dispatch import Dispatcher, DispatchPolicy
 from bot.flows.registry import FlowRegistry, Role
 from bot.i18n import resolve_locale, translator
 from bot.turn import Deps
-from storage.crypto import KeyError_, Keyring, generate_key, install_keyring
+from storage.crypto import CryptoError, Keyring, generate_key, install_keyring
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxKind
 from storage.uow import UnitOfWork
@@ -60,7 +60,7 @@ def configure_encryption(settings: Settings) -> Keyring:
         )
     try:
         keyring = Keyring(key, old)
-    except KeyError_ as error:
+    except CryptoError as error:
         raise SettingsError(f"STEGVIS_ENCRYPTION_KEY: {error}") from None
     install_keyring(keyring)
     return keyring

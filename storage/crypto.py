@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 PREFIX = "enc1"
 
 
-class KeyError_(Exception):
+class CryptoError(Exception):
     """A key is malformed, missing, or cannot open a stored value."""
 
 
@@ -32,9 +32,9 @@ def _decode_key(text: str) -> bytes:
     try:
         raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
     except (ValueError, TypeError) as error:
-        raise KeyError_("the key is not base64") from error
+        raise CryptoError("the key is not base64") from error
     if len(raw) != 32:
-        raise KeyError_("the key must be 32 bytes, base64-encoded (44 characters)")
+        raise CryptoError("the key must be 32 bytes, base64-encoded (44 characters)")
     return raw
 
 
@@ -65,17 +65,17 @@ class Keyring:
         try:
             prefix, kid, body = stored.split(":", 2)
         except ValueError as error:
-            raise KeyError_("a stored value is not in the encrypted form") from error
+            raise CryptoError("a stored value is not in the encrypted form") from error
         if prefix != PREFIX:
-            raise KeyError_("a stored value is not in the encrypted form")
+            raise CryptoError("a stored value is not in the encrypted form")
         cipher = self._ciphers.get(kid)
         if cipher is None:
-            raise KeyError_(f"no key with id {kid} is configured (was a key removed too early?)")
+            raise CryptoError(f"no key with id {kid} is configured (was a key removed too early?)")
         blob = base64.b64decode(body)
         try:
             return cipher.decrypt(blob[:12], blob[12:], purpose.encode("utf-8")).decode("utf-8")
         except InvalidTag as error:
-            raise KeyError_(f"a value sealed with key {kid} failed authentication") from error
+            raise CryptoError(f"a value sealed with key {kid} failed authentication") from error
 
     def needs_rotation(self, stored: str) -> bool:
         return not stored.startswith(f"{PREFIX}:{self.current_id}:")
@@ -92,5 +92,5 @@ def install_keyring(keyring: Keyring) -> None:
 
 def active_keyring() -> Keyring:
     if _keyring is None:
-        raise KeyError_("no encryption key is configured; set STEGVIS_ENCRYPTION_KEY")
+        raise CryptoError("no encryption key is configured; set STEGVIS_ENCRYPTION_KEY")
     return _keyring

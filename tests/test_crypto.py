@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from storage.crypto import Keyring, KeyError_, generate_key, install_keyring
+from storage.crypto import CryptoError, Keyring, generate_key, install_keyring
 from storage.db import Database
 from storage.models import Participant
 
@@ -20,7 +20,7 @@ def test_sealed_text_opens_with_its_key_and_purpose() -> None:
 def test_a_value_moved_to_another_column_does_not_open() -> None:
     keyring = Keyring(generate_key())
     sealed = keyring.encrypt("secret", "participant.display_name")
-    with pytest.raises(KeyError_):
+    with pytest.raises(CryptoError):
         keyring.decrypt(sealed, "escalation.message")
 
 
@@ -34,12 +34,12 @@ def test_an_old_key_still_opens_after_rotation_and_new_writes_use_the_new_key() 
 
 
 def test_a_missing_key_is_named() -> None:
-    with pytest.raises(KeyError_, match="no key with id"):
+    with pytest.raises(CryptoError, match="no key with id"):
         Keyring(generate_key()).decrypt(Keyring(generate_key()).encrypt("x", "p"), "p")
 
 
 def test_malformed_keys_are_refused() -> None:
-    with pytest.raises(KeyError_, match="32 bytes"):
+    with pytest.raises(CryptoError, match="32 bytes"):
         Keyring("c2hvcnQ=")
 
 

@@ -1,0 +1,122 @@
+"""Every user-facing string is translated: the catalogs are complete, current and compiled."""
+
+from __future__ import annotations
+
+import gettext
+import re
+from datetime import UTC, datetime
+
+import pytest
+from babel.messages.catalog import Message
+
+from bot import catalogs
+from bot.config import SUPPORTED_LOCALES
+from bot.i18n import translator
+
+COMPLETE_LOCALES = ("sv", "ar")
+PLACEHOLDER = re.compile(r"\{([a-z_]+)[^}]*\}")
+# A plural form that stands for one number (Arabic "one" and "two") may name it in words.
+COUNT = "count"
+
+
+def placeholders(text: str) -> set[str]:
+    return set(PLACEHOLDER.findall(text))
+
+
+def messages(locale: str) -> list[Message]:
+    return [message for message in catalogs.read(locale) if message.id]
+
+
+def test_the_template_matches_the_source_code() -> None:
+    """Re-extracting changes nothing: no string was added or changed without the catalogs."""
+    extracted = {
+        (m.context, m.id if isinstance(m.id, str) else tuple(m.id))
+        for m in catalogs.extract()
+        if m.id
+    }
+    with catalogs.template_path().open("rb") as handle:
+        from babel.messages.pofile import read_po
+
+        stored = {
+            (m.context, m.id if isinstance(m.id, str) else tuple(m.id))
+            for m in read_po(handle)
+            if m.id
+        }
+    assert extracted - stored == set(), "run `make catalogs` and translate the new strings"
+    assert stored - extracted == set(), "run `make catalogs` to drop strings no longer used"
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_each_catalog_holds_every_message_of_the_template(locale: str) -> None:
+    template = {(m.context, str(m.id)) for m in catalogs.extract() if m.id}
+    catalog = {(m.context, str(m.id)) for m in messages(locale)}
+    assert template - catalog == set()
+
+
+@pytest.mark.parametrize("locale", COMPLETE_LOCALES)
+def test_swedish_and_arabic_are_complete_and_not_fuzzy(locale: str) -> None:
+    missing, fuzzy = [], []
+    for message in messages(locale):
+        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        if not all(strings):
+            missing.append(message.id)
+        if message.fuzzy:
+            fuzzy.append(message.id)
+    assert missing == []
+    assert fuzzy == []
+
+
+@pytest.mark.parametrize("locale", COMPLETE_LOCALES)
+def test_translations_use_the_same_placeholders_as_the_source(locale: str) -> None:
+    wrong = []
+    for message in messages(locale):
+        if isinstance(message.id, tuple | list):
+            source = placeholders(message.id[0]) | placeholders(message.id[1])
+            for form in message.string:
+                found = placeholders(form)
+                if found - source or (source - {COUNT}) - found:
+                    wrong.append((message.id[0], form))
+        else:
+            if placeholders(message.id) != placeholders(message.string):
+                wrong.append((message.id, message.string))
+    assert wrong == []
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_every_catalog_is_compiled_from_its_current_text(locale: str) -> None:
+    with catalogs.mo_path(locale).open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    for message in messages(locale):
+        if isinstance(message.id, tuple | list):
+            for n, form in ((1, 0), (2, 1)):
+                expected = message.string[form] if locale == "sv" and message.string[form] else None
+                if expected:
+                    assert compiled.ngettext(message.id[0], message.id[1], n) == expected
+        elif message.string:
+            key = f"{message.context}\x04{message.id}" if message.context else message.id
+            assert compiled.gettext(key) == message.string, f"recompile {locale}: {message.id!r}"
+
+
+def test_arabic_has_six_plural_forms_chosen_by_the_number() -> None:
+    catalog = catalogs.read("ar")
+    assert catalog.num_plurals == 6
+    t = translator("ar")
+    forms = [
+        t.ngettext(
+            "We delete your data {count} month after you leave the project.",
+            "We delete your data {count} months after you leave the project.",
+            n,
+        )
+        for n in (0, 1, 2, 3, 11, 100)
+    ]
+    assert len(set(forms)) == 6, forms
+
+
+def test_dates_are_written_in_the_participants_language_and_the_projects_time_zone() -> None:
+    # 22:30 UTC on Sunday is already Monday in Stockholm, where summer time began that day.
+    moment = datetime(2026, 3, 29, 22, 30, tzinfo=UTC)
+    assert translator("sv").datetime(moment) == "måndag 30 mars kl. 00:30"
+    assert translator("en").datetime(moment) == "Monday 30 March at 00:30"
+    arabic = translator("ar").datetime(moment)
+    assert "الاثنين" in arabic and "مارس" in arabic and "00:30" in arabic
+    assert translator("sv").number(1234.5) == "1\xa0234,5"
