@@ -58,6 +58,9 @@ class FlowRegistry:
     fallback: MessageHandlerFn | None = None
     menu: list[MenuItem] = field(default_factory=list)
     commands: list[Command] = field(default_factory=list)
+    # Where "I want help" leads from any flow (a check-in answer, a plan step): the help
+    # flow registers it; flows call it without importing the help flow.
+    help_entry: Callable[[Turn], Awaitable[None]] | None = None
 
     def add_flow(self, flow: str, handler: MessageHandlerFn) -> None:
         if flow in self.on_message:

@@ -1,1 +1,139 @@
-"""Placeholder until the emulator lands."""
+"""`stegvis sandbox`: the emulator, the bot and the chat page together, with demo data.
+
+Anyone can try Stegvis with no Telegram account: the page lets them act as a demo
+participant (one per language) or as the demo mentor. The data lives in an embedded
+SQLite file in the data folder, so a second start continues where the first stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import SystemClock, SystemRandomness
+from bot.config import Settings
+from bot.domain import onboarding as domain
+from bot.runtime import SANDBOX_TOKEN, BotRuntime, configure_encryption
+from bot.sandbox.emulator import run_emulator
+from bot.sandbox.state import Persona
+from storage import migrate
+from storage.db import Database
+from storage.uow import UnitOfWork
+
+DEMO_COHORT = "Demo"
+DEMO_MENTOR_ID = 900001
+DEMO_BOT_USERNAME = "stegvis_sandbox_bot"
+
+
+@dataclass(frozen=True)
+class DemoParticipant:
+    user_id: int
+    first_name: str
+    language_code: str
+
+
+DEMO_PARTICIPANTS = (
+    DemoParticipant(900101, "Sara", "sv"),
+    DemoParticipant(900102, "Omar", "ar"),
+    DemoParticipant(900103, "Alex", "en"),
+)
+
+
+async def seed_demo(database: Database) -> dict[int, str]:
+    """A demo cohort, a mentor on Telegram, and an open invite per demo participant who has
+    not joined yet. Returns {telegram user id: invite code}."""
+    clock, randomness = SystemClock(), SystemRandomness()
+    codes: dict[int, str] = {}
+    async with UnitOfWork(database) as uow:
+        if await uow.cohorts.by_name(DEMO_COHORT) is None:
+            await domain.create_cohort(uow, DEMO_COHORT, clock.now())
+        mentor = await uow.mentors.by_telegram_id(DEMO_MENTOR_ID)
+        if mentor is None:
+            mentor = await domain.create_mentor(
+                uow,
+                name="Amina Haddad",
+                languages=["sv", "ar", "en"],
+                now=clock.now(),
+                telegram_user_id=DEMO_MENTOR_ID,
+                is_coordinator=True,
+            )
+        for person in DEMO_PARTICIPANTS:
+            if await uow.participants.by_telegram_id(person.user_id) is not None:
+                continue
+            invite = await domain.create_invite(
+                uow,
+                now=clock.now(),
+                randomness=randomness,
+                valid_for=timedelta(days=365),
+                cohort_name=DEMO_COHORT,
+                mentor_id=mentor.id,
+            )
+            codes[person.user_id] = invite.code
+        await uow.commit()
+    return codes
+
+
+def personas(codes: dict[int, str]) -> list[Persona]:
+    people = [
+        Persona(
+            user_id=person.user_id,
+            first_name=person.first_name,
+            language_code=person.language_code,
+            role=(
+                f"Participant · send /start {codes[person.user_id]}"
+                if person.user_id in codes
+                else "Participant"
+            ),
+        )
+        for person in DEMO_PARTICIPANTS
+    ]
+    people.append(
+        Persona(user_id=DEMO_MENTOR_ID, first_name="Amina", language_code="sv", role="Mentor")
+    )
+    return people
+
+
+async def run_sandbox(settings: Settings, ready: Callable[[str], None]) -> None:
+    configure_encryption(settings)
+    database = Database(settings.resolved_database_url)
+    await migrate.upgrade(database)
+    codes = await seed_demo(database)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with run_emulator(
+        SANDBOX_TOKEN,
+        host=settings.sandbox_host,
+        port=settings.sandbox_port,
+        personas=personas(codes),
+        bot_username=DEMO_BOT_USERNAME,
+    ) as emulator:
+        bot_settings = settings.model_copy(
+            update={
+                "telegram_base_url": emulator.bot_api_url,
+                "telegram_file_url": emulator.file_url,
+                "bot_username": DEMO_BOT_USERNAME,
+            }
+        )
+        from bot.jobs import default_jobs
+
+        runtime = BotRuntime(bot_settings, database, token=SANDBOX_TOKEN, jobs=default_jobs())
+        await runtime.start()
+        lines = [
+            f"Stegvis sandbox: open {emulator.base_url}/ in a browser.",
+            f"Data: {settings.resolved_database_url}",
+        ]
+        for person in DEMO_PARTICIPANTS:
+            if person.user_id in codes:
+                lines.append(f"  {person.first_name} can join with /start {codes[person.user_id]}")
+        lines.append("Stop with Ctrl+C.")
+        ready("\n".join(lines))
+        try:
+            await stop.wait()
+        finally:
+            await runtime.stop()
+    await database.dispose()
