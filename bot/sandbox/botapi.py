@@ -9,7 +9,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sandbox.formatting import EntityParseError, parse_text, strip_text
+from bot.sandbox.formatting import (
+    EntityParseError,
+    parse_text,
+    strip_text,
+    with_detected_entities,
+)
 from bot.sandbox.media import extension, guess_mime, image_size
 from bot.sandbox.state import (
     ApiError,
@@ -250,6 +255,7 @@ def parse_formatted(
             raise bad_request(f"can't parse entities: {exc}") from None
         except ValueError:
             raise bad_request("unsupported parse_mode") from None
+        parsed = with_detected_entities(text, parsed)
     text, parsed = strip_text(text, parsed)
     if len(text) > limit:
         raise bad_request(too_long)

@@ -279,6 +279,93 @@ class _Server(uvicorn.Server):
         yield
 
 
+class AsgiServer:
+    """Serves an ASGI app with uvicorn as tasks of the running event loop.
+
+    ``start`` returns once the socket listens (port 0 picks a free port); ``stop``
+    closes it. Also handy for tests that need a second HTTP endpoint, such as a webhook.
+    """
+
+    def __init__(self, app: ASGIApp, *, graceful_timeout: float = 3.0) -> None:
+        self.app = app
+        self.graceful_timeout = graceful_timeout
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._server: _Server | None = None
+        self._socket: socket.socket | None = None
+        self._main: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if self._server is not None:
+            raise RuntimeError("the server is already running")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # With proto 0, asyncio would not set TCP_NODELAY on accepted connections, and
+        # every answer would wait ~40 ms for a delayed ACK.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            http="h11",
+            ws="none",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=int(self.graceful_timeout) or 1,
+        )
+        config.load()
+        server = _Server(config)
+        server.lifespan = config.lifespan_class(config)
+        try:
+            await server.startup(sockets=[sock])
+        except BaseException:
+            sock.close()
+            raise
+        self.host, self.port = host, sock.getsockname()[1]
+        self._server, self._socket = server, sock
+        self._main = asyncio.create_task(server.main_loop(), name="asgi-server")
+
+    async def stop(self) -> None:
+        server, sock, main = self._server, self._socket, self._main
+        if server is None:
+            return
+        self._server = self._socket = self._main = None
+        if main is not None:
+            main.cancel()
+            await asyncio.gather(main, return_exceptions=True)
+        server.should_exit = True
+        await server.shutdown(sockets=[sock] if sock else None)
+
+
+@contextlib.asynccontextmanager
+async def serve_asgi(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[AsgiServer]:
+    """Serve ``app`` on ``host:port`` in the running loop for the duration of the block."""
+    server = AsgiServer(app)
+    await server.start(host, port)
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
 class Emulator:
     """One emulator: its state, its app and, once started, its server and client."""
 
@@ -302,21 +389,25 @@ class Emulator:
         )
         self.app = build_app(self.state, self.info)
         self._deliverer = WebhookDeliverer(self.state, webhook_retry_delays, webhook_timeout)
-        self._server: _Server | None = None
-        self._socket: socket.socket | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._server = AsgiServer(_ExposeTransport(self.app))
+        self._deliver_task: asyncio.Task[None] | None = None
         self._client: SandboxClient | None = None
-        self.host = "127.0.0.1"
-        self.port = 0
 
     @property
     def token(self) -> str:
         return self.state.token
 
     @property
+    def host(self) -> str:
+        return self._server.host
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
     def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return self._server.base_url
 
     @property
     def bot_api_url(self) -> str:
@@ -335,6 +426,7 @@ class Emulator:
         return self._client
 
     def info(self) -> JSONDict:
+        limits = self.state.rate_limits
         return {
             "bot": self.state.get_me(),
             "personas": [p.to_json() for p in self.state.personas],
@@ -343,63 +435,31 @@ class Emulator:
             "bot_api_url": self.bot_api_url,
             "file_url": self.file_url,
             "rate_limits": {
-                "per_second": self.state.rate_limits.per_second,
-                "per_chat_per_second": self.state.rate_limits.per_chat_per_second,
-                "per_chat_per_minute": self.state.rate_limits.per_chat_per_minute,
+                "per_second": limits.per_second,
+                "per_chat_per_second": limits.per_chat_per_second,
+                "per_chat_per_minute": limits.per_chat_per_minute,
             },
         }
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        if self._server is not None:
-            raise RuntimeError("the emulator is already running")
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            sock.close()
-            raise
-        self.host = host
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            _ExposeTransport(self.app),
-            lifespan="off",
-            http="h11",
-            ws="none",
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            proxy_headers=False,
-            server_header=False,
-            timeout_graceful_shutdown=3,
-        )
-        config.load()
-        server = _Server(config)
-        server.lifespan = config.lifespan_class(config)
-        await server.startup(sockets=[sock])
-        self._server, self._socket = server, sock
         self.state.closing = False
-        self._tasks = [
-            asyncio.create_task(server.main_loop(), name="sandbox-server"),
-            asyncio.create_task(self._deliverer.run(), name="sandbox-webhook"),
-        ]
+        await self._server.start(host, port)
+        self._deliver_task = asyncio.create_task(self._deliverer.run(), name="sandbox-webhook")
         self._client = SandboxClient(self.base_url)
 
     async def stop(self) -> None:
-        server, sock = self._server, self._socket
-        if server is None:
+        if not self._server.running:
             return
+        # Wake long polls first so the server's graceful shutdown does not wait on them.
         self.state.close()
         if self._client is not None:
             await self._client.aclose()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        server.should_exit = True
-        await server.shutdown(sockets=[sock] if sock else None)
-        self._server = self._socket = self._client = None
-        self._tasks = []
+            self._client = None
+        if self._deliver_task is not None:
+            self._deliver_task.cancel()
+            await asyncio.gather(self._deliver_task, return_exceptions=True)
+            self._deliver_task = None
+        await self._server.stop()
 
 
 @contextlib.asynccontextmanager

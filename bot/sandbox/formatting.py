@@ -505,3 +505,23 @@ def detect_entities(text: str) -> list[JSONDict]:
         for start, end, kind in found
     ]
     return _sorted(entities)
+
+
+_EXCLUSIVE = frozenset({"code", "pre", "text_link", "text_mention", "custom_emoji"})
+
+
+def with_detected_entities(text: str, entities: list[JSONDict]) -> list[JSONDict]:
+    """Add the commands, links and mentions Telegram finds in any text it stores,
+    except where explicit code, pre or link entities already cover the span."""
+    exclusive = [
+        (e["offset"], e["offset"] + e["length"]) for e in entities if e["type"] in _EXCLUSIVE
+    ]
+    present = {(e["offset"], e["length"], e["type"]) for e in entities}
+    merged = list(entities)
+    for entity in detect_entities(text):
+        start, end = entity["offset"], entity["offset"] + entity["length"]
+        if any(start < x_end and x_start < end for x_start, x_end in exclusive):
+            continue
+        if (entity["offset"], entity["length"], entity["type"]) not in present:
+            merged.append(entity)
+    return _sorted(merged)
