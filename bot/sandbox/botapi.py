@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+import telegram
 
 from bot.sandbox.formatting import (
     EntityParseError,
@@ -220,6 +223,26 @@ def method(name: str) -> Callable[[Handler], Handler]:
 def resolve_method(name: str) -> tuple[str, Handler] | None:
     """Telegram method names are case-insensitive."""
     return METHODS.get(name.lower())
+
+
+def _bot_api_methods() -> frozenset[str]:
+    # python-telegram-bot defines a camelCase alias for every Bot API method.
+    return frozenset(
+        name.lower()
+        for name in dir(telegram.Bot)
+        if name[:1].islower() and name != name.lower() and callable(getattr(telegram.Bot, name))
+    )
+
+
+BOT_API_METHODS = _bot_api_methods()
+
+
+def not_emulated(name: str) -> ApiError | None:
+    """A real Bot API method the sandbox does not emulate gets a clear 400, not the 404
+    that python-telegram-bot would report as an invalid token."""
+    if name.lower() in BOT_API_METHODS:
+        return bad_request(f"the sandbox does not emulate {name}")
+    return None
 
 
 # ------------------------------------------------------------------ shared pieces
@@ -547,10 +570,11 @@ def store_upload(
     )
 
 
-def input_file(call: Call, kind: FileKind) -> StoredFile:
-    """The file for ``kind`` in this call: a new upload or an existing file_id."""
+def input_file(call: Call, kind: FileKind, value: Any = None) -> StoredFile:
+    """The file for ``kind`` in this call (or ``value``): a new upload or a file_id."""
     params = call.params
-    value = params.raw(kind)
+    if value is None:
+        value = params.raw(kind)
     if isinstance(value, str) and value.startswith("attach://"):
         value = params.raw(value[len("attach://") :])
     if isinstance(value, Upload):
@@ -720,15 +744,70 @@ def _media_method(kind: FileKind) -> Handler:
     return handler
 
 
-for _kind, _name in (
+_MEDIA_METHODS: tuple[tuple[FileKind, str], ...] = (
     ("photo", "sendPhoto"),
     ("document", "sendDocument"),
     ("voice", "sendVoice"),
     ("audio", "sendAudio"),
     ("video", "sendVideo"),
     ("sticker", "sendSticker"),
-):
-    method(_name)(_media_method(_kind))  # type: ignore[arg-type]
+)
+for _kind, _name in _MEDIA_METHODS:
+    method(_name)(_media_method(_kind))
+
+
+_GROUPABLE: dict[str, FileKind] = {
+    "photo": "photo",
+    "video": "video",
+    "document": "document",
+    "audio": "audio",
+}
+
+
+@method("sendMediaGroup")
+async def send_media_group(call: Call) -> Any:
+    state, params = call.state, call.params
+    chat = state.writable_chat(params.chat_id())
+    items = params.json("media", "can't parse media JSON object")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise bad_request("can't parse media JSON object")
+    if not 2 <= len(items) <= 10:
+        raise bad_request("wrong number of media in the album: must be 2-10")
+    kinds = {str(item.get("type")) for item in items}
+    if not kinds <= _GROUPABLE.keys():
+        raise bad_request(f"unsupported media type in the album: {sorted(kinds)}")
+    for solo in ("document", "audio"):
+        if solo in kinds and len(kinds) > 1:
+            raise bad_request(f"{solo} can't be mixed with other media types")
+    contents: list[JSONDict] = []
+    for item in items:
+        kind = _GROUPABLE[str(item["type"])]
+        stored = input_file(call, kind, item.get("media") or "")
+        caption = caption_content(Params({k: v for k, v in item.items() if k != "media"}))
+        contents.append({kind: media_object(state, stored), **caption})
+    group_id = str(secrets.randbits(60))
+    messages = []
+    for content in contents:
+        content["media_group_id"] = group_id
+        messages.append(send(call, chat, content, None, None))
+    return messages
+
+
+@method("getChat")
+async def get_chat(call: Call) -> Any:
+    chat = call.state.chat(call.params.chat_id())
+    return {
+        **chat.user.chat(),
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": {
+            "unlimited_gifts": False,
+            "limited_gifts": False,
+            "unique_gifts": False,
+            "premium_subscription": False,
+            "gifts_from_channels": False,
+        },
+    }
 
 
 @method("sendLocation")

@@ -86,6 +86,7 @@ class ChatMessage:
     chat_id: int
     from_bot: bool
     date: int
+    sent_at: float
     text: str | None
     caption: str | None
     buttons: list[list[Button]]
@@ -118,6 +119,7 @@ class ChatMessage:
             chat_id=data["chat_id"],
             from_bot=data["from_bot"],
             date=data["date"],
+            sent_at=data["sent_at"],
             text=data.get("text"),
             caption=data.get("caption"),
             buttons=[[(b["text"], b.get("callback_data")) for b in row] for row in data["buttons"]],

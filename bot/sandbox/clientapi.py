@@ -95,6 +95,7 @@ def message_view(state: EmulatorState, stored: StoredMessage) -> JSONDict:
         "chat_id": stored.chat_id,
         "from_bot": stored.from_bot,
         "date": data["date"],
+        "sent_at": stored.sent_at,
         "edit_date": data.get("edit_date"),
         "edited": stored.edit_count > 0 or "edit_date" in data,
         "deleted": stored.deleted,

@@ -27,7 +27,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.sandbox.botapi import Call, Described, Handler, Params, Upload, resolve_method
+from bot.sandbox.botapi import (
+    Call,
+    Described,
+    Handler,
+    Params,
+    Upload,
+    not_emulated,
+    resolve_method,
+)
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.clientapi import client_routes, watch_disconnect
 from bot.sandbox.state import (
@@ -164,7 +172,8 @@ def build_app(state: EmulatorState, info: Any = None) -> Starlette:
             return api_error(ApiError(401, "Unauthorized"))
         resolved = resolve_method(request.path_params["method"])
         if resolved is None:
-            return api_error(ApiError(404, "Not Found"))
+            unsupported = not_emulated(request.path_params["method"])
+            return api_error(unsupported or ApiError(404, "Not Found"))
         name, handler = resolved
         state.stats.calls[name] += 1
         try:

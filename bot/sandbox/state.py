@@ -312,6 +312,8 @@ class StoredMessage:
     deleted: bool = False
     edit_count: int = 0
     callback_ids: list[str] = field(default_factory=list)
+    # When it was stored, to the microsecond: lets tests check how a sender paces itself.
+    sent_at: float = 0.0
 
     @property
     def inline_keyboard(self) -> list[list[JSONDict]]:
@@ -655,6 +657,7 @@ class EmulatorState:
             from_bot=from_bot,
             data=data,
             reply_keyboard=reply_keyboard,
+            sent_at=self.clock(),
         )
         chat.messages[message_id] = stored
         if from_bot:

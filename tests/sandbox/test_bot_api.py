@@ -350,3 +350,28 @@ async def test_commands_chat_action_and_reply_keyboard(
     assert message.raw.get("reply_markup") is None  # only inline keyboards are echoed
     await emu.client.send_text(user.id, "Ja")
     assert (await emu.client.snapshot(user.id)).reply_keyboard is None
+
+
+async def test_album_get_chat_and_methods_not_emulated(
+    emu: Emulator, bot: telegram.Bot, user: SandboxUser
+) -> None:
+    album = await bot.send_media_group(
+        user.id,
+        [
+            telegram.InputMediaPhoto(SAMPLE_PNG, caption="Sida 1"),
+            telegram.InputMediaPhoto(SAMPLE_PNG, caption="Sida 2"),
+        ],
+    )
+    assert len(album) == 2
+    assert album[0].media_group_id is not None
+    assert album[0].media_group_id == album[1].media_group_id
+    assert [m.caption for m in album] == ["Sida 1", "Sida 2"]
+    assert [m.id for m in await emu.client.bot_messages(user.id)] == [m.message_id for m in album]
+
+    chat = await bot.get_chat(user.id)
+    assert chat.first_name == "Amina" and chat.type == "private"
+
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"{emu.bot_api_url}{DEFAULT_TOKEN}/sendPoll")
+    assert answer.status_code == 400
+    assert answer.json()["description"] == "Bad Request: the sandbox does not emulate sendPoll"

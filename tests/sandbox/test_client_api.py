@@ -46,6 +46,7 @@ async def test_chat_view_in_both_directions(
     await bot.delete_message(user.id, photo.message_id)
     messages = await emu.client.messages(user.id)
     assert [(m.from_bot, m.deleted) for m in messages] == [(False, False), (True, True)]
+    assert 0 < messages[0].sent_at <= messages[1].sent_at
     assert messages[1].photo == photo.photo[-1].file_id
     assert messages[1].media_url == f"/sandbox/files/{photo.photo[-1].file_id}"
     after = await emu.client.messages(user.id, after_message_id=messages[0].id)
