@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 
 from bot.sandbox.emulator import run_emulator
 from bot.sandbox.state import DEFAULT_TOKEN, Persona, RateLimits
@@ -26,8 +27,13 @@ async def serve(host: str, port: int, token: str, limits: RateLimits | None) -> 
     ) as emulator:
         print(f"Web chat:    {emulator.base_url}/")
         print(f"Bot API URL: {emulator.bot_api_url}  (token {token})")
-        print(f"File URL:    {emulator.file_url}")
-        await asyncio.Event().wait()
+        print(f"File URL:    {emulator.file_url}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
 
 
 def main() -> None:

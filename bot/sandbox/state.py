@@ -507,10 +507,16 @@ class EmulatorState:
             )
 
     def reset(self) -> None:
-        """Forget everything except the bot's identity, token, limits and personas."""
+        """Forget everything except the bot's identity, token, limits and personas.
+
+        Update ids keep counting up and a waiting getUpdates keeps waiting, so a bot that
+        polls across a reset neither drops new updates by its offset nor sees a conflict.
+        """
         generation = self.webhook.generation
+        next_update_id, poll_generation = self.next_update_id, self.poll_generation
         self._init_world()
         self.webhook.generation = generation + 1
+        self.next_update_id, self.poll_generation = next_update_id, poll_generation
         self.notify()
 
     # ------------------------------------------------------------ waiting

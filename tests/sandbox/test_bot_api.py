@@ -375,3 +375,18 @@ async def test_album_get_chat_and_methods_not_emulated(
         answer = await http.post(f"{emu.bot_api_url}{DEFAULT_TOKEN}/sendPoll")
     assert answer.status_code == 400
     assert answer.json()["description"] == "Bad Request: the sandbox does not emulate sendPoll"
+
+
+async def test_polling_survives_a_reset(
+    emu: Emulator, bot: telegram.Bot, user: SandboxUser
+) -> None:
+    await emu.client.send_text(user.id, "före")
+    (before,) = await bot.get_updates()
+    poll = asyncio.create_task(bot.get_updates(offset=before.update_id + 1, timeout=4))
+    assert await emu.state.wait_for(lambda: emu.state.poll_generation == 2, 2)
+    await emu.client.reset()
+    again = await emu.client.create_user("Amina", user_id=user.id, started=True)
+    await emu.client.send_text(again.id, "efter")
+    (after,) = await poll
+    assert after.update_id > before.update_id
+    assert after.message is not None and after.message.text == "efter"
