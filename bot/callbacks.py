@@ -19,6 +19,10 @@ class CallbackData:
     action: str
     args: tuple[str, ...] = ()
 
+    def is_(self, action: str, arity: int) -> bool:
+        """This action with exactly `arity` arguments: anything else is not ours."""
+        return self.action == action and len(self.args) == arity
+
     def arg(self, index: int) -> str | None:
         return self.args[index] if index < len(self.args) else None
 

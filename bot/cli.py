@@ -186,6 +186,21 @@ def db_upgrade() -> None:
     console.print(f"Database is at {', '.join(sorted(revisions))}.")
 
 
+@db_app.command("revision")
+def db_revision(
+    message: str,
+    rev_id: Annotated[str, typer.Option(help="The number of the new migration, e.g. 0002.")],
+) -> None:
+    """For developers: write a migration for what the models add (read it before use)."""
+    import tempfile
+
+    from bot.runtime import configure_encryption
+
+    configure_encryption(load_settings(data_dir=Path(tempfile.mkdtemp())))
+    asyncio.run(migrate.autogenerate(message, rev_id, Path(tempfile.mkdtemp()) / "scratch.db"))
+    console.print("Migration written to storage/migrations/versions/.")
+
+
 # Cohorts
 
 

@@ -51,7 +51,9 @@ def build_trigger(spec: dict[str, Any], zone: ZoneInfo) -> BaseTrigger:
         except ValueError as error:
             raise ScheduleError(str(error)) from error
     if kind == "interval":
-        amounts = {key: int(spec[key]) for key in ("weeks", "days", "hours", "minutes") if key in spec}
+        amounts = {
+            key: int(spec[key]) for key in ("weeks", "days", "hours", "minutes") if key in spec
+        }
         if not amounts or not any(amounts.values()):
             raise ScheduleError("an interval needs weeks, days, hours or minutes")
         start = datetime.fromisoformat(spec["start"]) if "start" in spec else None

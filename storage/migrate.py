@@ -56,3 +56,23 @@ async def current_revisions(database: Database) -> set[str]:
 
 def head_revisions() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+async def autogenerate(message: str, rev_id: str, scratch: Path) -> None:
+    """Write a new migration from the difference between the models and the migrations so
+    far, computed on a scratch SQLite file. Read and tidy what it writes."""
+    scratch.unlink(missing_ok=True)  # noqa: ASYNC240 - a developer command, not a hot path
+    database = Database(f"sqlite+aiosqlite:///{scratch}")
+
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "heads")
+        command.revision(config, message=message, autogenerate=True, rev_id=rev_id)
+
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(run)
+    finally:
+        await database.dispose()
+        scratch.unlink(missing_ok=True)  # noqa: ASYNC240

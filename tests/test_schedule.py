@@ -76,4 +76,6 @@ def test_quiet_hours_move_a_message_to_the_morning(
 ) -> None:
     quiet = QuietHours()
     moment = local.replace(tzinfo=STOCKHOLM).astimezone(UTC)
-    assert quiet.defer(moment, STOCKHOLM) == expected_local.replace(tzinfo=STOCKHOLM).astimezone(UTC)
+    assert quiet.defer(moment, STOCKHOLM) == expected_local.replace(tzinfo=STOCKHOLM).astimezone(
+        UTC
+    )

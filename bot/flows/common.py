@@ -62,11 +62,11 @@ async def on_language_button(turn: Turn, update: Update) -> None:
     callback = turn.callback
     if callback is None:
         return
-    if callback.action == "open":
+    if callback.is_("open", 0):
         await turn.reply(turn.t("Which language should I use?"), language_buttons(FLOW, "set"))
         return
     code = callback.arg(0)
-    if callback.action != "set" or code not in SUPPORTED_LOCALES:
+    if not callback.is_("set", 1) or code not in SUPPORTED_LOCALES:
         await stale_button(turn)
         return
     if turn.participant is not None:

@@ -199,9 +199,9 @@ async def on_button(turn: Turn, update: Update) -> None:
             return
         await stale_button(turn)
         return
-    if callback.action == "lang" and callback.arg(0) in SUPPORTED_LOCALES:
+    if callback.is_("lang", 1) and callback.arg(0) in SUPPORTED_LOCALES:
         await choose_language(turn, str(callback.arg(0)))
-    elif callback.action == "consent" and step[1] == CONSENT:
+    elif callback.is_("consent", 1) and step[1] == CONSENT:
         answer = callback.arg(0)
         if answer == "yes":
             await agree(turn)

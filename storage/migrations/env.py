@@ -6,6 +6,7 @@ import asyncio
 from typing import Any, Literal
 
 from alembic import context
+from sqlalchemy import Enum
 from sqlalchemy.engine import Connection
 
 from storage.models import Base
@@ -21,6 +22,8 @@ def _render_item(kind: str, item: Any, autogen_context: Any) -> str | Literal[Fa
         return "sa.DateTime()"
     if kind == "type" and isinstance(item, EncryptedText | EncryptedJSON):
         return "sa.Text()"
+    if kind == "type" and isinstance(item, Enum) and not item.native_enum:
+        return f"sa.String(length={item.length})"
     return False
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, MetaData
+from sqlalchemy import JSON, Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from storage.types import UTCDateTime
@@ -21,7 +22,15 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Enums are stored by value in a plain VARCHAR: adding a status needs no type migration.
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
+        enum.Enum: Enum(
+            enum.Enum,
+            native_enum=False,
+            create_constraint=False,
+            length=20,
+            values_callable=lambda members: [member.value for member in members],
+        ),
     }

@@ -71,7 +71,7 @@ class Invite(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    kind: Mapped[InviteKind] = mapped_column(String(20), default=InviteKind.PARTICIPANT)
+    kind: Mapped[InviteKind] = mapped_column(default=InviteKind.PARTICIPANT)
     cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohort.id"))
     mentor_id: Mapped[int | None] = mapped_column(ForeignKey("mentor.id"))
     created_at: Mapped[datetime]
@@ -97,7 +97,7 @@ class Participant(Base):
     mentor_id: Mapped[int | None] = mapped_column(ForeignKey("mentor.id"))
     invite_id: Mapped[int | None] = mapped_column(ForeignKey("invite.id"))
     locale: Mapped[str] = mapped_column(String(8))
-    status: Mapped[ParticipantStatus] = mapped_column(String(20), default=ParticipantStatus.ACTIVE)
+    status: Mapped[ParticipantStatus] = mapped_column(default=ParticipantStatus.ACTIVE)
     ended_reason: Mapped[str | None] = mapped_column(String(30))
     gender: Mapped[str | None] = mapped_column(String(20))
     consent_at: Mapped[datetime | None]

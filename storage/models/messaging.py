@@ -42,13 +42,13 @@ class OutboxMessage(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
     mentor_id: Mapped[int | None] = mapped_column(ForeignKey("mentor.id"))
-    kind: Mapped[OutboxKind] = mapped_column(String(20))
+    kind: Mapped[OutboxKind]
     # Lower is sooner: replies before notifications before reminders before campaigns.
     priority: Mapped[int] = mapped_column(default=50)
     # {"method": "sendMessage", ...Bot API parameters}; sealed, it may quote a participant.
     payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("outbox.payload"))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[OutboxStatus] = mapped_column(String(20), default=OutboxStatus.PENDING)
+    status: Mapped[OutboxStatus] = mapped_column(default=OutboxStatus.PENDING)
     due_at: Mapped[datetime]
     # When the row may next be tried: due_at at first, later after a backoff.
     available_at: Mapped[datetime]
@@ -76,7 +76,7 @@ class InboxUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("inbox.update"))
-    status: Mapped[InboxStatus] = mapped_column(String(20), default=InboxStatus.PENDING)
+    status: Mapped[InboxStatus] = mapped_column(default=InboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]
     received_at: Mapped[datetime]

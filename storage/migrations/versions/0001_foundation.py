@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 12:45:20.952715
+Create Date: 2026-11-26 13:04:36.361465
 """
 
 from collections.abc import Sequence
