@@ -19,22 +19,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
 
+from bot import inbox
 from bot.app import StegvisApplication, build_application
 from bot.clock import Clock, Randomness, SystemClock, SystemRandomness
 from bot.config import SUPPORTED_LOCALES, Settings, SettingsError
 from bot.dispatch import Dispatcher, DispatchPolicy
 from bot.flows.registry import FlowRegistry, Role
 from bot.i18n import resolve_locale, translator
+from bot.inbox import InboxProcessor
 from bot.turn import Deps
 from storage.crypto import CryptoError, Keyring, generate_key, install_keyring
 from storage.db import Database
-from storage.models import InboxUpdate, OutboxKind
+from storage.models import OutboxKind
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -88,51 +87,6 @@ class PeriodicJob:
     run: Callable[[Deps], Awaitable[object]]
 
 
-class ChatLanes:
-    """Run work for one chat strictly in order, different chats concurrently."""
-
-    def __init__(self, concurrency: int) -> None:
-        self._tails: dict[int, asyncio.Task[None]] = {}
-        self._limit = asyncio.Semaphore(concurrency)
-
-    def submit(self, chat_id: int, work: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
-        previous = self._tails.get(chat_id)
-
-        async def run() -> None:
-            if previous is not None:
-                await asyncio.wait({previous})
-            async with self._limit:
-                await work()
-
-        task = asyncio.create_task(run())
-        self._tails[chat_id] = task
-
-        def forget(done: asyncio.Task[None]) -> None:
-            if self._tails.get(chat_id) is done:
-                del self._tails[chat_id]
-
-        task.add_done_callback(forget)
-        return task
-
-    async def drain(self) -> None:
-        while self._tails:
-            await asyncio.wait(set(self._tails.values()))
-
-
-def _chat_of(payload: dict[str, Any]) -> int | None:
-    for key in ("message", "edited_message", "callback_query", "my_chat_member"):
-        part = payload.get(key)
-        if not isinstance(part, dict):
-            continue
-        chat = part.get("chat") or (part.get("message") or {}).get("chat")
-        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
-            return int(chat["id"])
-        sender = part.get("from")
-        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
-            return int(sender["id"])
-    return None
-
-
 class BotRuntime:
     def __init__(
         self,
@@ -147,6 +101,7 @@ class BotRuntime:
         dispatch_interval: float = 1.0,
         dispatch_policy: DispatchPolicy | None = None,
         concurrency: int = 32,
+        inbox_lease: timedelta = timedelta(seconds=30),
     ) -> None:
         self.settings = settings
         self.database = database
@@ -166,7 +121,9 @@ class BotRuntime:
         self.jobs = list(jobs)
         self.poll_timeout = poll_timeout
         self.dispatch_interval = dispatch_interval
-        self.lanes = ChatLanes(concurrency)
+        self.inbox = InboxProcessor(
+            database, self.deps.clock, self._handle, concurrency=concurrency, lease=inbox_lease
+        )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self.handled = 0
@@ -182,7 +139,7 @@ class BotRuntime:
         if not self.settings.bot_username and me.username:
             self.deps.bot_username = me.username
         await self._publish_commands()
-        await self.recover()
+        self._tasks.append(asyncio.create_task(self.inbox.run_forever(self._stop), name="inbox"))
         if polling:
             await self.application.bot.delete_webhook(drop_pending_updates=False)
             self._tasks.append(asyncio.create_task(self._poll(), name="poll"))
@@ -201,7 +158,7 @@ class BotRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        await self.lanes.drain()
+        await self.inbox.drain()
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
@@ -221,88 +178,36 @@ class BotRuntime:
 
     # The inbox
 
-    async def accept(self, updates: Iterable[dict[str, Any]]) -> list[asyncio.Task[None]]:
-        """Store updates durably, then hand each to its chat's lane."""
-        rows = [
-            {
-                "update_id": int(payload["update_id"]),
-                "chat_id": _chat_of(payload),
-                "payload": payload,
-                "status": "pending",
-                "attempts": 0,
-                "received_at": self.deps.clock.now(),
-            }
-            for payload in updates
-        ]
-        if not rows:
-            return []
-        insert = pg_insert if self.database.is_postgres else sqlite_insert
-        async with self.database.session() as session, session.begin():
-            await session.execute(
-                insert(InboxUpdate)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["update_id"])
-            )
-        return [
-            self._schedule(int(payload["update_id"]), _chat_of(payload), payload)
-            for payload in (row["payload"] for row in rows)
-            if isinstance(payload, dict)
-        ]
+    async def accept(self, updates: Iterable[dict[str, Any]]) -> list[asyncio.Future[None]]:
+        """Store updates durably and wake the processor; futures that complete when this
+        process has handled each one (another worker may handle some instead)."""
+        ids = await inbox.store(self.database, updates, self.deps.clock)
+        futures = [self.inbox.done(update_id) for update_id in ids]
+        self.inbox.wake()
+        return futures
 
-    def _schedule(
-        self, update_id: int, chat_id: int | None, payload: dict[str, Any]
-    ) -> asyncio.Task[None]:
-        return self.lanes.submit(
-            chat_id if chat_id is not None else 0, lambda: self._handle(update_id, payload)
-        )
-
-    async def recover(self) -> int:
-        """Handle what a previous process stored but did not finish."""
-        async with self.database.session() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        InboxUpdate.update_id, InboxUpdate.chat_id, InboxUpdate.payload
-                    ).order_by(InboxUpdate.update_id)
-                )
-            ).all()
-        tasks = [self._schedule(row[0], row[1], row[2]) for row in rows]
-        if tasks:
-            log.info("recovering %s updates from the inbox", len(tasks))
-            await asyncio.wait(tasks)
-        return len(tasks)
-
-    async def _handle(self, update_id: int, payload: dict[str, Any]) -> None:
+    async def _handle(self, update_id: int, payload: dict[str, Any], attempt: int) -> bool:
+        """Handle one claimed update; False asks for another try later."""
         deps = self.deps
         try:
             parsed = Update.de_json(payload, self.application.bot)
         except Exception:
             log.exception("update=%s could not be read; dropped", update_id)
-            await self._forget(update_id)
-            return
-        for attempt in range(1, self.settings.update_attempts + 1):
+            await inbox.forget(self.database, update_id)
+            return True
+        if attempt > self.settings.update_attempts:
+            await self._give_up(update_id, parsed)
+            return True
+        deps.failed_updates.discard(update_id)
+        await self.application.process_update(parsed)
+        if update_id in deps.failed_updates:
             deps.failed_updates.discard(update_id)
-            await self.application.process_update(parsed)
-            if update_id not in deps.failed_updates:
-                await self._forget(update_id)
-                self.handled += 1
-                return
-            deps.failed_updates.discard(update_id)
-            await self._count_attempt(update_id)
             log.warning("update=%s attempt %s failed", update_id, attempt)
-        await self._give_up(update_id, parsed)
-
-    async def _forget(self, update_id: int) -> None:
-        async with self.database.session() as session, session.begin():
-            await session.execute(delete(InboxUpdate).where(InboxUpdate.update_id == update_id))
-
-    async def _count_attempt(self, update_id: int) -> None:
-        async with self.database.session() as session, session.begin():
-            await session.execute(
-                update(InboxUpdate)
-                .where(InboxUpdate.update_id == update_id)
-                .values(attempts=InboxUpdate.attempts + 1)
-            )
+            return False
+        # Handlers that stored nothing (a chat that is not private, say) leave the row.
+        await inbox.forget(self.database, update_id)
+        self.handled += 1
+        return True
 
     async def _give_up(self, update_id: int, parsed: Update) -> None:
         """Tell the person, in their language, that this did not work; keep nothing of it."""
@@ -356,7 +261,7 @@ class BotRuntime:
                 continue
             failures = 0
             if updates:
-                await self.accept(update.to_dict() for update in updates)
+                await self.accept([update.to_dict() for update in updates])
                 offset = updates[-1].update_id + 1
 
     async def _repeat(self, job: PeriodicJob) -> None:

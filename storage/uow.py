@@ -28,6 +28,10 @@ from storage.repositories import (
 R = TypeVar("R")
 
 
+class AlreadyHandled(Exception):
+    """Another worker finished this update first; this attempt's effects are dropped."""
+
+
 class UnitOfWork:
     def __init__(self, database: Database, *, inbox_update_id: int | None = None) -> None:
         self.database = database
@@ -59,9 +63,13 @@ class UnitOfWork:
     async def commit(self) -> None:
         if self.inbox_update_id is not None:
             # The update is handled exactly when its effects are stored: same transaction.
-            await self.session.execute(
+            # No row means another worker handled it after our lease ran out: keep theirs.
+            result = await self.session.execute(
                 delete(InboxUpdate).where(InboxUpdate.update_id == self.inbox_update_id)
             )
+            if getattr(result, "rowcount", 1) == 0:
+                await self.rollback()
+                raise AlreadyHandled(self.inbox_update_id)
         await self.session.commit()
         self.committed = True
         callbacks, self._after_commit = self._after_commit, []

@@ -77,9 +77,8 @@ class Stack:
         """Hand the bot an update Telegram itself would never send (a text over its limit,
         say), as if it had arrived, and wait until it is handled."""
         assert self.runtime is not None
-        tasks = await self.runtime.accept([payload])
-        for task in tasks:
-            await task
+        for handled in await self.runtime.accept([payload]):
+            await handled
 
     async def person(
         self, user_id: int, first_name: str, language_code: str = "sv", *, started: bool = True
