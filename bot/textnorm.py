@@ -82,6 +82,10 @@ _LATIN_LETTERS: Final = str.maketrans(
     }
 )
 _REPEATS_RE: Final = re.compile(r"(.)\1+")
+_ELONGATION_RE: Final = re.compile(r"(.)\1\1+")
+# Languages whose spellers double and undouble letters freely ("skulld", å written "aa").
+# In English a doubled letter tells words apart ("bill" and the Swedish "bil").
+_UNDOUBLING_LANGUAGES: Final = frozenset({"sv", "da", "no", "de", "ar"})
 _LATIN_DIGRAPHS_RE: Final = re.compile(r"ae|oe|ck")
 _DIGRAPHS: Final = {"ae": "a", "oe": "o", "ck": "k"}
 _SWEDISH_MARKS: Final = frozenset("åäö")
@@ -134,13 +138,19 @@ def is_arabic(word: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def fold_latin(word: str) -> str:
-    """Matching key of a Latin-script word (see module docstring)."""
+def fold_latin(word: str, language: str = "sv") -> str:
+    """Matching key of a Latin-script word (see module docstring).
+
+    Letters written three or more times ("pleeease") count once in every language;
+    doubled letters only in the languages of ``_UNDOUBLING_LANGUAGES``.
+    """
     lowered = word.casefold().translate(_LATIN_LETTERS)
     decomposed = unicodedata.normalize("NFD", lowered)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     plain = _LATIN_DIGRAPHS_RE.sub(lambda m: _DIGRAPHS[m.group()], plain)
-    return _REPEATS_RE.sub(r"\1", plain)
+    if language in _UNDOUBLING_LANGUAGES:
+        return _REPEATS_RE.sub(r"\1", plain)
+    return _ELONGATION_RE.sub(r"\1", plain).replace("aa", "a")
 
 
 def swedish_marks(word: str) -> str:
@@ -162,9 +172,12 @@ def arabic_key(word: str) -> str:
 @lru_cache(maxsize=65536)
 def arabizi_key(word: str) -> str:
     """Matching key of Arabic written in Latin letters (see module docstring)."""
-    key = fold_latin(word).replace("ch", "sh").replace("q", "k").translate(_ARABIZI_DIGITS)
+    key = fold_latin(word, "ar").replace("ch", "sh").replace("q", "k")
+    # A silent written h after a final vowel ("ta3baneh" = "ta3bane"); before the digits
+    # are mapped, so that 7 (ح) is never dropped.
     if len(key) > 3 and key.endswith("h") and key[-2] in "aeiou":
         key = key[:-1]
+    key = key.translate(_ARABIZI_DIGITS)
     return _REPEATS_RE.sub(r"\1", _ARABIZI_VOWELS_RE.sub("a", key))
 
 
@@ -300,14 +313,14 @@ def stem_key(word: str, language: str) -> str | None:
     stemmer = _STEMMERS.get(language)
     if stemmer is None:
         return None
-    stem = fold_latin(stemmer.stemWord(word.casefold()))
+    stem = fold_latin(stemmer.stemWord(word.casefold()), language)
     return stem if len(stem) >= MIN_STEM_LENGTH else None
 
 
 @lru_cache(maxsize=65536)
 def latin_candidates(word: str, language: str) -> tuple[str, ...]:
     """Folded key of a word and its forms without one inflectional ending, plus its stem."""
-    key = fold_latin(word)
+    key = fold_latin(word, language)
     out = [key]
     for ending in LATIN_ENDINGS.get(language, ()):
         if key.endswith(ending) and len(key) - len(ending) >= _LATIN_MIN_STEM:

@@ -170,6 +170,7 @@ class _Alternative:
     kind: _Kind
     key: str
     marks: str  # å/ä/ö as written in the entry
+    word: str  # as written in the entry, without * or =
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +190,7 @@ def _key_of(word: str, mode: str) -> str:
         return textnorm.arabic_key(word)
     if mode == "arz":
         return textnorm.arabizi_key(word)
-    return textnorm.fold_latin(word)
+    return textnorm.fold_latin(word, mode)
 
 
 def _parse_alternative(text: str, language: str, entry: str) -> _Alternative:
@@ -212,7 +213,7 @@ def _parse_alternative(text: str, language: str, entry: str) -> _Alternative:
         if len(key) < shortest:
             raise LexiconError(f"{entry!r}: {text!r} is too short for a wildcard")
     marks = "" if mode in ("ar", "arz") else textnorm.swedish_marks(core)
-    return _Alternative(mode, kind, key, marks)
+    return _Alternative(mode, kind, key, marks, core)
 
 
 def _parse_entry(entry: str, language: str) -> tuple[_Step, ...]:
@@ -361,7 +362,7 @@ class Lexicon:
             _add(index.word, alt.key, hit)
             if alt.mode in ("ar", "arz"):
                 return
-            stem = textnorm.stem_key(alt.key, alt.mode)
+            stem = textnorm.stem_key(alt.word, alt.mode)
             if stem is not None:
                 _add(index.word, stem, hit)
             if alt.mode in COMPOUNDING_LANGUAGES and len(alt.key) >= COMPOUND_MIN_HEAD:
@@ -408,7 +409,7 @@ class Lexicon:
 
     @staticmethod
     def _latin(atoms: set[int], index: _ModeIndex, mode: str, surface: str, marks: str) -> None:
-        key = textnorm.fold_latin(surface)
+        key = textnorm.fold_latin(surface, mode)
         _collect(atoms, index.exact.get(key), marks)
         candidates = textnorm.latin_candidates(surface, mode)
         for candidate in candidates:
