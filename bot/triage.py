@@ -19,9 +19,10 @@ How a category is chosen (``triage``):
    category with an urgent match in the order violence, health, housing, debt.
    An urgent match that lies inside a *not-urgent* phrase of its category ("cut myself
    while cooking") counts as an ordinary match.
-3. Otherwise each category scores its distinct matched entries: 3 for an urgent entry,
-   2 for an entry of several words, 1 for a single word. The highest score wins; a tie
-   goes by the same order (violence, health, housing, debt).
+3. Otherwise each category scores its evidence: 3 for an urgent match, 2 for a match of
+   several words, 1 for a single word, where a match whose words all lie inside a
+   stronger or equal match of the same category adds nothing. The highest score wins; a
+   tie goes by the same order (violence, health, housing, debt).
 4. The other categories that matched are returned in ``also``, strongest first.
 """
 
@@ -554,21 +555,31 @@ def triage(text: str, lexicon: Lexicon | None = None) -> TriageResult:
     kept = _counted(found)
     if not kept:
         return TriageResult(Category.NONE, False, ())
-    scores: dict[Category, int] = {}
+    evidence: dict[Category, list[tuple[frozenset[int], int]]] = {}
     urgent: set[Category] = set()
-    counted: set[tuple[int, bool]] = set()
     for m, is_urgent in kept:
         category = m.pattern.category
         if category is None:
             continue
         if is_urgent:
             urgent.add(category)
-        if (id(m.pattern), is_urgent) not in counted:
-            counted.add((id(m.pattern), is_urgent))
-            weight = URGENT_WEIGHT if is_urgent else m.pattern.plain_weight
-            scores[category] = scores.get(category, 0) + weight
+        weight = URGENT_WEIGHT if is_urgent else m.pattern.plain_weight
+        evidence.setdefault(category, []).append((frozenset(m.positions), weight))
+    scores = {category: _score(items) for category, items in evidence.items()}
     ranked = sorted(scores, key=lambda c: (c not in urgent, -scores[c], PRIORITY.index(c)))
     return TriageResult(ranked[0], bool(urgent), _terms([m for m, _ in kept]), tuple(ranked[1:]))
+
+
+def _score(items: list[tuple[frozenset[int], int]]) -> int:
+    """Sum of the weights of distinct evidence: a match whose words all lie inside a
+    stronger or equal match of the same category adds nothing ("har inte råd" and
+    "inte råd" are one piece of evidence)."""
+    ordered = sorted(items, key=lambda item: (-item[1], -len(item[0])))
+    kept: list[tuple[frozenset[int], int]] = []
+    for positions, weight in ordered:
+        if not any(positions <= other for other, _ in kept):
+            kept.append((positions, weight))
+    return sum(weight for _, weight in kept)
 
 
 def _counted(found: list[Match]) -> list[tuple[Match, bool]]:
