@@ -2,9 +2,9 @@
 
 Pure functions, no state. Three kinds of keys are computed from a token:
 
-* ``fold_latin``: Latin-script words with case, diacritics (å/ä/ö written a/a/o, or
-  "aa", "ae", "oe"), doubled letters and "ck" folded away, so "Vräkningen", "vrakningen"
-  and "vraekkningen" give the same key.
+* ``fold_latin``: Latin-script words with case, diacritics (å/ä/ö written a/a/o, or å
+  as "aa") and doubled letters folded away, so "Vräkningen", "vrakningen" and
+  "vraakkningen" give the same key.
 * ``arabic_key``: Arabic-script words without harakat and tatweel, with the letter
   variants most people mix up made equal (أ إ آ ٱ → ا, ة → ه, ى → ي, ؤ → و, ئ → ي,
   Persian/Iraqi letters to their Arabic look-alikes) and elongations collapsed.
@@ -86,8 +86,7 @@ _ELONGATION_RE: Final = re.compile(r"(.)\1\1+")
 # Languages whose spellers double and undouble letters freely ("skulld", å written "aa").
 # In English a doubled letter tells words apart ("bill" and the Swedish "bil").
 _UNDOUBLING_LANGUAGES: Final = frozenset({"sv", "da", "no", "de", "ar"})
-_LATIN_DIGRAPHS_RE: Final = re.compile(r"ae|oe|ck")
-_DIGRAPHS: Final = {"ae": "a", "oe": "o", "ck": "k"}
+
 _SWEDISH_MARKS: Final = frozenset("åäö")
 
 # Arabizi: 2 (hamza) and 3 (ain) are as often left out as written, so they count as vowels;
@@ -147,7 +146,6 @@ def fold_latin(word: str, language: str = "sv") -> str:
     lowered = word.casefold().translate(_LATIN_LETTERS)
     decomposed = unicodedata.normalize("NFD", lowered)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    plain = _LATIN_DIGRAPHS_RE.sub(lambda m: _DIGRAPHS[m.group()], plain)
     if language in _UNDOUBLING_LANGUAGES:
         return _REPEATS_RE.sub(r"\1", plain)
     return _ELONGATION_RE.sub(r"\1", plain).replace("aa", "a")
@@ -317,15 +315,20 @@ def stem_key(word: str, language: str) -> str | None:
     return stem if len(stem) >= MIN_STEM_LENGTH else None
 
 
+# A stem keeps the first letters of its word; a word is only stemmed when its first
+# STEM_HEAD letters begin a listed word (the stemmers are slow, most words are not listed).
+STEM_HEAD: Final = MIN_STEM_LENGTH - 1
+
+
 @lru_cache(maxsize=65536)
-def latin_candidates(word: str, language: str) -> tuple[str, ...]:
+def latin_candidates(word: str, language: str, with_stem: bool = True) -> tuple[str, ...]:
     """Folded key of a word and its forms without one inflectional ending, plus its stem."""
     key = fold_latin(word, language)
     out = [key]
     for ending in LATIN_ENDINGS.get(language, ()):
         if key.endswith(ending) and len(key) - len(ending) >= _LATIN_MIN_STEM:
             out.append(key[: -len(ending)])
-    stem = stem_key(word, language)
+    stem = stem_key(word, language) if with_stem else None
     if stem is not None:
         out.append(stem)
     return tuple(dict.fromkeys(out))

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from functools import lru_cache
@@ -68,7 +68,7 @@ GAPS: Final = {"..": 1, "...": 3}
 MIN_LATIN_CORE: Final = 3
 MIN_ARABIC_CORE: Final = 2
 # Words at least this long (folded) also match with one typo (not in the first letter).
-FUZZY_MIN_LENGTH: Final = 7
+FUZZY_MIN_LENGTH: Final = 9
 # Latin words longer than this are not searched for wildcard entries (links, noise).
 MAX_WILDCARD_TOKEN: Final = 40
 # Languages whose compounds end in the head word ("hyres|skulden", "familje|våld").
@@ -282,11 +282,15 @@ class _ModeIndex:
     prefix_lengths: tuple[int, ...] = ()
     suffix_lengths: tuple[int, ...] = ()
     infix_lengths: tuple[int, ...] = ()
+    stem_heads: frozenset[str] = frozenset()
 
     def finish(self) -> None:
         self.prefix_lengths = tuple(sorted({len(k) for k in self.prefix}))
         self.suffix_lengths = tuple(sorted({len(k) for k in self.suffix}))
         self.infix_lengths = tuple(sorted({len(k) for k in self.infix}))
+        self.stem_heads = frozenset(
+            key[: textnorm.STEM_HEAD] for key in self.word if len(key) >= textnorm.MIN_STEM_LENGTH
+        )
 
 
 def _add(table: dict[str, list[_Hit]], key: str, hit: _Hit) -> None:
@@ -411,17 +415,18 @@ class Lexicon:
     @staticmethod
     def _latin(atoms: set[int], index: _ModeIndex, mode: str, surface: str, marks: str) -> None:
         key = textnorm.fold_latin(surface, mode)
-        _collect(atoms, index.exact.get(key), marks)
-        candidates = textnorm.latin_candidates(surface, mode)
+        _collect(atoms, index.exact.get(key), marks, _same_marks)
+        with_stem = key[: textnorm.STEM_HEAD] in index.stem_heads
+        candidates = textnorm.latin_candidates(surface, mode, with_stem)
         for candidate in candidates:
-            _collect(atoms, index.word.get(candidate), marks)
+            _collect(atoms, index.word.get(candidate), marks, _same_marks)
         if len(key) <= MAX_WILDCARD_TOKEN:
             _wildcards(atoms, index, key, marks)
         if index.compound:
             for candidate in candidates:
                 last = len(candidate) - COMPOUND_MIN_HEAD
                 for i in range(COMPOUND_MIN_MODIFIER, last + 1):
-                    _collect(atoms, index.compound.get(candidate[i:]), marks)
+                    _collect(atoms, index.compound.get(candidate[i:]), marks, _marks_written)
         if index.fuzzy and len(key) >= FUZZY_MIN_LENGTH - 1:
             for candidate in candidates:
                 if len(candidate) < FUZZY_MIN_LENGTH - 1:
@@ -431,7 +436,7 @@ class Lexicon:
                         if (
                             atom not in atoms
                             and candidate[0] == listed[0]
-                            and _marks_agree(listed_marks, marks)
+                            and listed_marks == marks
                             and textnorm.within_one_edit(candidate, listed)
                         ):
                             atoms.add(atom)
@@ -457,14 +462,35 @@ class Lexicon:
         return found
 
 
+# How the å/ä/ö written in a message must agree with those of a list word.
+# A word without marks matches either way (marks are often left out); otherwise:
+
+
 def _marks_agree(listed: str, written: str) -> bool:
+    """Part of a word (wildcards): the list word's marks are among those written."""
     return not listed or not written or listed in written
 
 
-def _collect(atoms: set[int], hits: list[_Hit] | None, marks: str) -> None:
+def _same_marks(listed: str, written: str) -> bool:
+    """The whole word: what was written is what is listed ("tänd" is not "tand")."""
+    return not written or listed == written
+
+
+def _marks_written(listed: str, written: str) -> bool:
+    """Looser matches (compounds, typos) only with the marks written: "folkvald" is not
+    a compound of "våld", "hedersvåld" is."""
+    return listed in written
+
+
+def _collect(
+    atoms: set[int],
+    hits: list[_Hit] | None,
+    marks: str,
+    agree: Callable[[str, str], bool] = _marks_agree,
+) -> None:
     if hits:
         for atom, listed in hits:
-            if _marks_agree(listed, marks):
+            if agree(listed, marks):
                 atoms.add(atom)
 
 
