@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,6 +26,9 @@ from storage import migrate
 from storage.db import Database
 from storage.models import InviteKind
 from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.runtime import BotRuntime
 
 T = TypeVar("T")
 
@@ -115,7 +118,15 @@ async def wait_for_signal() -> None:
 
 
 @app.command()
-def run() -> None:
+def run(
+    webhook: Annotated[
+        str | None,
+        typer.Option(help="Public HTTPS URL that Telegram posts updates to (instead of polling)."),
+    ] = None,
+    listen: Annotated[
+        str | None, typer.Option(help="HOST:PORT this worker serves the webhook on.")
+    ] = None,
+) -> None:
     """Start the bot. With no STEGVIS_BOT_TOKEN, start the local sandbox instead."""
     settings = settings_or_exit()
     setup_logging(settings.log_level)
@@ -130,13 +141,15 @@ def run() -> None:
 
         database = await open_database(settings)
         assert settings.bot_token is not None
-        runtime = BotRuntime(
-            settings, database, token=settings.bot_token.get_secret_value(), jobs=default_jobs()
-        )
-        await runtime.start()
-        console.print(f"Stegvis runs as @{runtime.deps.bot_username}. Stop with Ctrl+C.")
+        token = settings.bot_token.get_secret_value()
+        runtime = BotRuntime(settings, database, token=token, jobs=default_jobs())
+        await runtime.start(polling=webhook is None)
         try:
-            await wait_for_signal()
+            if webhook is None:
+                console.print(f"Stegvis runs as @{runtime.deps.bot_username}. Stop with Ctrl+C.")
+                await wait_for_signal()
+            else:
+                await _serve_webhook(runtime, settings, token, webhook, listen)
         finally:
             await runtime.stop()
             await database.dispose()
@@ -145,6 +158,33 @@ def run() -> None:
         asyncio.run(main())
     except SettingsError as error:
         raise fail(str(error)) from None
+
+
+async def _serve_webhook(
+    runtime: BotRuntime, settings: Settings, token: str, url: str, listen: str | None
+) -> None:
+    from urllib.parse import urlparse
+
+    from telegram import Update
+
+    from bot.asgi import serve_asgi
+    from bot.webhook import build_webhook_app, webhook_secret
+
+    host, _, port = (listen or settings.webhook_listen).rpartition(":")
+    if not host or not port.isdigit():
+        raise SettingsError("--listen: give HOST:PORT, e.g. 127.0.0.1:8443")
+    secret = webhook_secret(settings, token)
+    path = urlparse(url).path or "/"
+    app = build_webhook_app(runtime, secret, path)
+    async with serve_asgi(app, host, int(port)) as server:
+        await runtime.bot.set_webhook(
+            url, secret_token=secret, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+        )
+        console.print(
+            f"Stegvis serves @{runtime.deps.bot_username} by webhook {url} on "
+            f"{server.base_url}{path}. Stop with Ctrl+C."
+        )
+        await wait_for_signal()
 
 
 @app.command()

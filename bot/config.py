@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # Free text older than this, counted from when a participant leaves, is purged.
     retention_months: Annotated[int, Field(ge=1, le=120)] = 12
     invite_valid_days: Annotated[int, Field(ge=1, le=365)] = 30
+    # Webhook mode: the secret Telegram sends back in a header (derived from the token if
+    # unset) and where this worker listens behind the reverse proxy.
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1:8443"
     sandbox_host: str = "127.0.0.1"
     sandbox_port: Annotated[int, Field(ge=0, le=65535)] = 8081
 

@@ -15,8 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.asgi import serve_asgi
 from bot.sandbox import RateLimits, SandboxUser, run_emulator
-from bot.sandbox.emulator import Emulator, serve_asgi
+from bot.sandbox.emulator import Emulator
 from tests.sandbox.conftest import make_bot, seconds
 
 pytestmark = [
