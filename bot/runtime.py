@@ -152,11 +152,20 @@ class BotRuntime:
             self._tasks.append(asyncio.create_task(self._repeat(job), name=job.name))
         log.info("bot started as @%s", self.deps.bot_username)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop taking new work, let what is in hand finish (a message being sent is
+        recorded as sent), then shut down. Cancelled only past the grace period."""
         self._stop.set()
+        self.dispatcher.wake()
+        self.inbox.wake()
         for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            if task.get_name() == "poll":
+                task.cancel()  # an unconfirmed getUpdates loses nothing
+        if self._tasks:
+            _done, late = await asyncio.wait(self._tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.inbox.drain()
         if self.application.running:

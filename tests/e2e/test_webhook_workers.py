@@ -216,8 +216,10 @@ async def test_two_workers_serve_the_same_participants_without_losing_or_doublin
                     texts = [m.body for m in await person.bot_messages()]
                     assert len(texts) == 3, texts  # picker, notice, welcome: nothing doubled
                     assert texts[2].startswith(f"Välkommen, {person.first_name}!")
-                mentor_news = [m.body for m in await client.bot_messages(7001)]
-                assert len(mentor_news) == PARTICIPANTS
+                news = await client.wait_for(
+                    7001, lambda chat: len(chat) >= PARTICIPANTS, timeout=30
+                )
+                assert len(news) == PARTICIPANTS
                 assert all(count > 0 for count in proxy.sent.values()) and len(proxy.sent) == 2
             finally:
                 for worker in workers:
