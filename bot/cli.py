@@ -485,6 +485,34 @@ def keys_generate() -> None:
     print(generate_key())
 
 
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-seal all stored free text under STEGVIS_ENCRYPTION_KEY (the bot may keep running).
+
+    Configure the new key as STEGVIS_ENCRYPTION_KEY and the old one in
+    STEGVIS_ENCRYPTION_OLD_KEYS first; remove the old key once this reports nothing left.
+    """
+    from storage import rotation
+
+    async def work(settings: Settings) -> tuple[dict[str, int], int]:
+        from bot.runtime import configure_encryption
+
+        keyring = configure_encryption(settings)
+        database = await open_database(settings)
+        try:
+            counts = await rotation.rotate(database, keyring)
+            return counts, await rotation.remaining(database, keyring)
+        finally:
+            await database.dispose()
+
+    counts, left = run_async(work)
+    table = Table("column", "re-sealed")
+    for column, count in counts.items():
+        table.add_row(column, str(count))
+    console.print(table)
+    console.print(f"{left} values are still sealed by another key.")
+
+
 def main() -> None:
     try:
         app()
