@@ -200,8 +200,11 @@ class BotRuntime:
         deps = self.deps
         try:
             parsed = Update.de_json(payload, self.application.bot)
-        except Exception:
-            log.exception("update=%s could not be read; dropped", update_id)
+        except Exception as error:
+            # A malformed update, or one from a newer Bot API: nothing to answer it with.
+            log.warning(
+                "update=%s could not be read (%s); dropped", update_id, type(error).__name__
+            )
             await inbox.forget(self.database, update_id)
             return True
         if attempt > self.settings.update_attempts:
