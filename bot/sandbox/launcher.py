@@ -82,11 +82,8 @@ def personas(codes: dict[int, str]) -> list[Persona]:
             user_id=person.user_id,
             first_name=person.first_name,
             language_code=person.language_code,
-            role=(
-                f"Participant · send /start {codes[person.user_id]}"
-                if person.user_id in codes
-                else "Participant"
-            ),
+            role="Participant",
+            start_parameter=codes.get(person.user_id),
         )
         for person in DEMO_PARTICIPANTS
     ]

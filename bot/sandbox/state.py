@@ -87,9 +87,12 @@ class Persona:
     role: str = "Participant"
     last_name: str | None = None
     username: str | None = None
+    # What START sends after /start, as opening a t.me/bot?start=CODE link would.
+    start_parameter: str | None = None
 
     def to_json(self) -> JSONDict:
         return {
+            "start_parameter": self.start_parameter,
             "user_id": self.user_id,
             "first_name": self.first_name,
             "last_name": self.last_name,

@@ -74,6 +74,7 @@ async function loadUsers(selectId) {
   $("#bot-name").textContent = info.bot.first_name;
   document.title = `${info.bot.first_name} · sandbox chat`;
   const personaRoles = new Map(info.personas.map((p) => [p.user_id, p.role]));
+  state.startParameters = new Map(info.personas.map((p) => [p.user_id, p.start_parameter]));
   view.persona.replaceChildren();
   for (const user of info.users) {
     const role = user.role || personaRoles.get(user.id) || "Test user";
@@ -400,7 +401,11 @@ $("#composer").addEventListener("submit", (event) => {
   event.preventDefault();
   sendText(view.text.value);
 });
-$("#start").addEventListener("click", () => act("command", { command: "start" }));
+$("#start").addEventListener("click", () => {
+  // Like opening the invitation link: START sends the persona's code with /start.
+  const code = state.startParameters && state.startParameters.get(state.userId);
+  act("command", code ? { command: "start", args: code } : { command: "start" });
+});
 $("#unblock").addEventListener("click", () => act("unblock"));
 $("#menu").addEventListener("click", showCommands);
 $("#attach").addEventListener("click", () => {
