@@ -107,12 +107,12 @@ async def claimed(turn: Turn, case: Escalation, participant: Participant, mentor
         other = await turn.uow.mentors.get(other_id)
         if other is None:
             continue
-        t_other = post.t_for(other.locale)
+        t = post.t_for(other.locale)
         await tell_mentor(
             post,
             case,
             other,
-            t_other("{name} has taken request #{number}.").format(
+            t("{name} has taken request #{number}.").format(
                 name=mentor.first_name, number=case.id
             ),
             key=f"case:{case.id}:taken:{other.id}:{turn.update_id}",
