@@ -112,9 +112,7 @@ async def claimed(turn: Turn, case: Escalation, participant: Participant, mentor
             post,
             case,
             other,
-            t("{name} has taken request #{number}.").format(
-                name=mentor.first_name, number=case.id
-            ),
+            t("{name} has taken request #{number}.").format(name=mentor.first_name, number=case.id),
             key=f"case:{case.id}:taken:{other.id}:{turn.update_id}",
         )
 

@@ -29,7 +29,9 @@ async def join(stack: Stack, user_id: int, name: str, language: str, mentor_id: 
     person = await stack.person(user_id, name, language)
     await person.command("start", code)
     await person.press({"sv": "Svenska", "ar": "العربية", "en": "English"}[language])
-    await person.press({"sv": "Ja, jag godkänner", "ar": "نعم، أوافق", "en": "Yes, I agree"}[language])
+    await person.press(
+        {"sv": "Ja, jag godkänner", "ar": "نعم، أوافق", "en": "Yes, I agree"}[language]
+    )
     await person.expect({"sv": "Välkommen", "ar": "أهلًا وسهلًا", "en": "Welcome"}[language])
     return person
 
@@ -99,7 +101,9 @@ async def test_a_swedish_housing_question_is_confirmed_and_answered_by_the_mento
     await amina.expect("Du har tagit ärende")
     await sara.expect("Amina har läst ditt ärende")
 
-    await stack.client.send_text(AMINA, "Hej Sara! Vi ringer hyresvärden i morgon.", reply_to=notice.id)
+    await stack.client.send_text(
+        AMINA, "Hej Sara! Vi ringer hyresvärden i morgon.", reply_to=notice.id
+    )
     answer = await sara.expect("Din mentor Amina:")
     assert "Hej Sara! Vi ringer hyresvärden i morgon." in answer.body
     assert not answer.raw.get("forward_origin")
@@ -236,9 +240,11 @@ async def test_an_unclaimed_urgent_case_is_renotified_after_15_minutes_and_widen
     (case,) = await the_cases(stack)
     assert case.status is EscalationStatus.CLAIMED and case.assigned_mentor_id == jonas_id
     assert case.next_action_at is None
-    told = [(kind, who) for kind, who in await events(stack, case.id) if kind in (
-        EventKind.NOTIFIED, EventKind.REMINDED, EventKind.WIDENED, EventKind.CLAIMED
-    )]
+    told = [
+        (kind, who)
+        for kind, who in await events(stack, case.id)
+        if kind in (EventKind.NOTIFIED, EventKind.REMINDED, EventKind.WIDENED, EventKind.CLAIMED)
+    ]
     assert [kind for kind, _ in told] == [
         EventKind.NOTIFIED,  # Amina at once
         EventKind.NOTIFIED,  # Jonas after 15 minutes

@@ -41,7 +41,7 @@ async def test_forged_case_buttons_cannot_act_on_anyone_elses_request(stack: Sta
     sara = await join(stack, 901, "Sara", "sv", mentor_id)
     await shared_request(stack, sara, "Jag behöver hjälp med en blankett")
     notice = await amina.expect("Hjälpärende #")
-    (case_id, *_), = await cases_state(stack)
+    ((case_id, *_),) = await cases_state(stack)
     before = await cases_state(stack)
 
     # A participant cannot take or close a case, not even their own.
@@ -113,7 +113,9 @@ async def test_a_flood_is_answered_kindly_once_and_nothing_is_lost(stack: Stack)
                 select(EscalationMessage).where(EscalationMessage.sender == Sender.PARTICIPANT)
             )
         ).all()
-    assert [m.text for m in stored] == ["Fråga om praktik"] + [f"meddelande {n}" for n in range(1, 10)]
+    assert [m.text for m in stored] == ["Fråga om praktik"] + [
+        f"meddelande {n}" for n in range(1, 10)
+    ]
     # One kind answer per minute, however many messages.
     bot_after = [m for m in await sara.bot_messages() if m.id > kind.id]
     assert not [m for m in bot_after if "alla dina meddelanden" in m.body]
