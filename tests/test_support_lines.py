@@ -40,7 +40,8 @@ def test_debt_and_housing_point_to_the_municipality() -> None:
 def test_a_line_without_arabic_is_refused_with_a_clear_reason(tmp_path: Path) -> None:
     path = tmp_path / "lines.toml"
     path.write_text(
-        '[[line]]\nname = "x"\ntopics = ["violence"]\ntext.sv = "Ring 112."\ntext.en = "Call 112."\n',
+        '[[line]]\nname = "x"\ntopics = ["violence"]\n'
+        'text.sv = "Ring 112."\ntext.en = "Call 112."\n',
         "utf-8",
     )
     with pytest.raises(SupportLinesError, match="no text in ar"):

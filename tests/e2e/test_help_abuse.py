@@ -134,7 +134,7 @@ async def test_a_flood_is_answered_kindly_once_and_nothing_is_lost(stack: Stack)
 
 
 async def test_stickers_in_a_request_get_a_short_answer_and_change_nothing(stack: Stack) -> None:
-    mentor_id, amina = await project(stack)
+    mentor_id, _amina = await project(stack)
     sara = await join(stack, 905, "Sara", "sv", mentor_id)
     await sara.command("help")
     await sara.press("Boende")
