@@ -137,15 +137,23 @@ def is_arabic(word: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
+def _unmarked(word: str) -> str:
+    """Lower case without accents, apostrophes or the letters of _LATIN_LETTERS."""
+    lowered = word.casefold().translate(_LATIN_LETTERS)
+    if lowered.isascii():
+        return lowered
+    decomposed = unicodedata.normalize("NFD", lowered)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=65536)
 def fold_latin(word: str, language: str = "sv") -> str:
     """Matching key of a Latin-script word (see module docstring).
 
     Letters written three or more times ("pleeease") count once in every language;
     doubled letters only in the languages of ``_UNDOUBLING_LANGUAGES``.
     """
-    lowered = word.casefold().translate(_LATIN_LETTERS)
-    decomposed = unicodedata.normalize("NFD", lowered)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = _unmarked(word)
     if language in _UNDOUBLING_LANGUAGES:
         return _REPEATS_RE.sub(r"\1", plain)
     return _ELONGATION_RE.sub(r"\1", plain).replace("aa", "a")

@@ -132,6 +132,15 @@ def test_marks_that_disagree_keep_words_apart() -> None:
         "addition and subtraction",
         "that's odd",
         "the cache is full",
+        # Arabic words that a clitic, an undoubled letter or a wildcard once caught
+        "يلا بدنا نتحرك",
+        "بدوا يشتغلوا من الصبح",
+        "في فارق كبير بين الكورسين",
+        "وجعل الله لكم الخير",
+        "ولاده بالمدرسة هلق",
+        "ابني شقي كتير",
+        "المي مقطوعة بالبناية",
+        "بكرا عندي شغل",
     ],
 )
 def test_everyday_words_stay_quiet(text: str) -> None:
