@@ -73,6 +73,16 @@ class Escalations(Repository):
         )
         return (await self.session.scalars(query)).all()
 
+    async def active(self, limit: int = 500) -> Sequence[Escalation]:
+        """Open and claimed cases, urgent first, then oldest first."""
+        query = (
+            select(Escalation)
+            .where(Escalation.status.in_(list(ACTIVE)))
+            .order_by(Escalation.urgent.desc(), Escalation.created_at, Escalation.id)
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def stale_drafts(self, before: datetime) -> Sequence[Escalation]:
         query = select(Escalation).where(
             Escalation.status == EscalationStatus.DRAFT, Escalation.created_at < before

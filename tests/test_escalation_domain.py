@@ -313,3 +313,20 @@ def test_a_case_may_be_reopened_by_its_participant_within_a_week() -> None:
     assert not domain.may_reopen(case, Participant(id=2), now)
     case.resolved_at = now - timedelta(days=7, seconds=1)
     assert not domain.may_reopen(case, participant, now)
+
+
+async def test_a_claimed_case_whose_mentor_cannot_be_reached_goes_out_again(
+    world: World, clock: ManualClock
+) -> None:
+    async with UnitOfWork(world.database) as uow:
+        case, participant = await world.case(uow, urgent=False)
+        await domain.share(uow, case, participant, clock.now(), STOCKHOLM)
+        own = await uow.mentors.get(world.own)
+        assert own is not None
+        assert (await domain.take(uow, case, own, clock.now())).claimed_now
+        own.unreachable_at = clock.now()
+        assert await domain.recipients(uow, case) == []
+        domain.release(uow, case, clock.now())
+        paging = await domain.route(uow, case, participant, clock.now(), STOCKHOLM)
+        assert ids(paging.new) == [world.arabic]
+        assert case.status is EscalationStatus.OPEN and case.assigned_mentor_id is None

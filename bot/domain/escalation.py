@@ -456,6 +456,16 @@ async def mentor_message(
     return message
 
 
+def release(uow: UnitOfWork, case: Escalation, now: datetime) -> None:
+    """The mentor who had the case cannot be reached (they blocked the bot, or left): it
+    is open again, to be routed and widened like a new one."""
+    case.status = EscalationStatus.OPEN
+    case.assigned_mentor_id = None
+    case.claimed_at = None
+    case.circle = Circle.MENTOR
+    repo(uow).add_event(case, EventKind.REOPENED, now, detail="holder unreachable")
+
+
 def resolve(uow: UnitOfWork, case: Escalation, mentor: Mentor, now: datetime) -> None:
     case.status = EscalationStatus.RESOLVED
     case.resolved_at = now

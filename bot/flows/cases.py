@@ -17,7 +17,13 @@ from __future__ import annotations
 import logging
 
 from telegram import Message, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.callbacks import pack
 from bot.domain import escalation as domain
@@ -28,15 +34,18 @@ from bot.escalation_notices import (
     relay_to_participant,
     tell_mentor,
     tell_participant,
+    topic,
+    who,
 )
-from bot.messaging import Button, Keyboard
+from bot.i18n import N_
+from bot.messaging import TELEGRAM_TEXT_LIMIT, Button, Keyboard
 from bot.turn import Turn, turn_handler
 from storage.escalations import Escalations
 from storage.models import Escalation, EscalationStatus, Mentor, Participant
 
 from .common import route_message, stale_button
 from .help import CAN_PASS_ON, continue_case, incoming_of, post_of
-from .registry import FlowRegistry, Role, role_of
+from .registry import MENTORS, Command, FlowRegistry, Role, role_of
 
 log = logging.getLogger(__name__)
 
@@ -286,11 +295,8 @@ async def on_reply(turn: Turn, update: Update) -> None:
     message = update.effective_message
     if message is None:
         return
-    found = (
-        await case_replied_to(turn, message)
-        if message.text is None or len(message.text) <= 4096
-        else None
-    )
+    too_long = message.text is not None and len(message.text) > TELEGRAM_TEXT_LIMIT
+    found = None if too_long else await case_replied_to(turn, message)
     if found is not None:
         case, participant = found
         if turn.mentor is not None:
@@ -310,9 +316,70 @@ async def on_reply(turn: Turn, update: Update) -> None:
     await route_message(turn, message)
 
 
+CASELIST_LIMIT = 10
+
+
+@turn_handler
+async def on_cases(turn: Turn, update: Update) -> None:
+    """/cases: the requests for help a mentor has or may take, urgent first."""
+    _ = turn.t
+    mentor = turn.mentor
+    if mentor is None:
+        log.info(
+            "update=%s user=%s /cases from a non-mentor",
+            turn.update_id,
+            turn.actor.telegram_user_id,
+        )
+        await turn.reply(_("This command is for mentors."))
+        return
+    lines: list[str] = []
+    buttons: list[list[Button]] = []
+    for case in await cases(turn).active():
+        if len(lines) >= CASELIST_LIMIT:
+            break
+        mine = case.status is EscalationStatus.CLAIMED and case.assigned_mentor_id == mentor.id
+        waiting = case.status is EscalationStatus.OPEN and (
+            case.shared_at is not None or case.urgent
+        )
+        if not (mine or waiting) or not await domain.may_see(turn.uow, case, mentor):
+            continue
+        participant = await turn.uow.participants.get(case.participant_id)
+        if participant is None:
+            continue
+        state = _("yours") if mine else _("nobody has taken it")
+        lines.append(
+            "{urgent}#{number} {topic} · {participant} · {state}".format(
+                urgent="🔴 " if case.urgent else "",
+                number=case.id,
+                topic=topic(turn.t, case.category),
+                participant=who(participant),
+                state=state,
+            )
+        )
+        if mine:
+            buttons.append(
+                [
+                    Button(
+                        _("Reply #{number}").format(number=case.id), pack(FLOW, "reply", case.id)
+                    ),
+                    Button(_("Done #{number}").format(number=case.id), pack(FLOW, "done", case.id)),
+                ]
+            )
+        else:
+            buttons.append(
+                [Button(_("Take #{number}").format(number=case.id), pack(FLOW, "claim", case.id))]
+            )
+    if not lines:
+        await turn.reply(_("No open requests for help right now."))
+        return
+    await turn.reply("\n".join([_("Requests for help:"), *lines]), buttons)
+
+
 def build_handlers(registry: FlowRegistry) -> list[BaseHandler]:  # type: ignore[type-arg]
     registry.add_flow(FLOW, on_message_in_flow)
+    registry.add_commands([Command("cases", N_("requests for help"), MENTORS, order=20)])
     return [
+        CommandHandler("cases", on_cases),
         CallbackQueryHandler(on_button, pattern=rf"^{FLOW}:"),
         MessageHandler(
             filters.REPLY & ~filters.COMMAND & ~filters.UpdateType.EDITED_MESSAGE, on_reply

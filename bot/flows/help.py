@@ -455,6 +455,8 @@ async def continue_case(
         return
     mentors = await relay_to_mentors(post_of(turn), case, participant, [message], now)
     if not mentors:
+        if case.status is EscalationStatus.CLAIMED:
+            domain.release(turn.uow, case, now)
         paging = await domain.route(turn.uow, case, participant, now, zone)
         await tell_mentors(post_of(turn), case, participant, paging, now, widened=True)
 

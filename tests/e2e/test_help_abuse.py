@@ -180,3 +180,28 @@ async def test_a_visitor_in_danger_gets_the_safety_lines_and_nothing_is_stored(
     assert "020-50 50 50" in safety.body
     await visitor.expect("Stegvis är till för deltagare")
     assert await cases_state(stack) == []
+
+
+async def test_a_mentor_sees_open_requests_with_cases_and_a_participant_cannot(
+    stack: Stack,
+) -> None:
+    mentor_id, amina = await project(stack)
+    sara = await join(stack, 908, "Sara", "sv", mentor_id)
+    await amina.command("cases")
+    await amina.expect("Inga öppna hjälpärenden just nu.")
+    await shared_request(stack, sara, "Fråga om SFI")
+    await amina.expect("Hjälpärende #")
+    await amina.command("cases")
+    listing = await amina.expect("Hjälpärenden:")
+    assert "Något annat · Sara (" in listing.body and "ingen har tagit det" in listing.body
+    await amina.press("Ta #", message=listing)
+    await amina.expect("Du har tagit ärende")
+    await amina.command("cases")
+    listing = await amina.expect("Hjälpärenden:")
+    assert "ditt" in listing.body
+    assert [label.split(" #")[0] for label in listing.button_labels] == ["Svara", "Klart"]
+
+    before = await cases_state(stack)
+    await sara.command("cases")
+    await sara.expect("Det här kommandot är för mentorer.")
+    assert await cases_state(stack) == before
