@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
 
-from bot.flows import common, onboarding
+from bot.flows import cases, common, help, onboarding
 from bot.flows.registry import FlowRegistry
 from bot.turn import BotData, Context, Deps
 
 # Flow modules in order of precedence; each exports build_handlers(registry).
 FLOW_MODULES = (
     onboarding,  # /start and joining; must see /start before anything else does
+    cases,  # mentors' case buttons; a reply to a message about a case goes to that case
+    help,  # /help topics and requests for help; its /help comes before common's
     common,  # /menu, /language, /help
 )
 

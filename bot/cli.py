@@ -7,6 +7,7 @@ prints a short result; a wrong setting or option ends with one clear line and ex
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import signal
 import sys
@@ -450,6 +451,21 @@ def invite_revoke(code: str) -> None:
 
     run_async(work)
     console.print(f"Invite {code} revoked.")
+
+
+# Triage
+
+
+@app.command("triage")
+def triage_command() -> None:
+    """Read one message per line on standard input; print one JSON object per line:
+    {"category": ..., "urgent": ..., "terms": [...]}."""
+    from bot.triage import run_triage_cli
+
+    for stream in (sys.stdin, sys.stdout):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8")
+    raise typer.Exit(code=run_triage_cli(sys.stdin, sys.stdout))
 
 
 # Catalogs and keys

@@ -29,6 +29,13 @@ from storage.models import Mentor, OutboxMessage, OutboxStatus, Participant
 log = logging.getLogger(__name__)
 
 HARMLESS_BAD_REQUESTS = ("message is not modified",)
+FILE_ID_SENDERS = {
+    "sendPhoto": "photo",
+    "sendVoice": "voice",
+    "sendDocument": "document",
+    "sendAudio": "audio",
+    "sendVideo": "video",
+}
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -274,6 +281,19 @@ async def deliver(bot: Bot, chat_id: int, payload: dict[str, Any]) -> int | None
             reply_markup=_markup(payload),
             parse_mode=None,
         )
+    elif method in FILE_ID_SENDERS:
+        # A file Telegram already holds (a participant's voice message passed on to a
+        # mentor, say): sent again by its file id, with a plain caption.
+        field = FILE_ID_SENDERS[method]
+        result = await getattr(bot, f"send_{field}")(
+            chat_id,
+            payload[field],
+            caption=payload.get("caption"),
+            reply_markup=_markup(payload),
+            parse_mode=None,
+        )
+    elif method == "deleteMessage":
+        result = await bot.delete_message(chat_id, payload["message_id"])
     else:
         params = {key: value for key, value in payload.items() if key != "method"}
         params["chat_id"] = chat_id

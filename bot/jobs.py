@@ -6,4 +6,6 @@ from bot.runtime import PeriodicJob
 
 
 def default_jobs() -> list[PeriodicJob]:
-    return []
+    from bot.sla import escalation_job
+
+    return [escalation_job()]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import pack
@@ -83,6 +83,11 @@ async def on_language_button(turn: Turn, update: Update) -> None:
 
 @turn_handler
 async def on_help(turn: Turn, update: Update) -> None:
+    await how_it_works(turn)
+
+
+async def how_it_works(turn: Turn) -> None:
+    """What /help shows anyone who is not a participant (the help flow offers topics)."""
     _ = turn.t
     role = role_of(turn)
     lines = [_("Stegvis keeps you in touch with your mentor between meetings.")]
@@ -118,6 +123,12 @@ async def on_message(turn: Turn, update: Update) -> None:
     message = update.effective_message
     if message is None:
         return
+    await route_message(turn, message)
+
+
+async def route_message(turn: Turn, message: Message) -> None:
+    """The routing of `on_message`, for handlers that look at a message first (a reply to
+    a request for help) and hand on what is not theirs."""
     if message.text is not None and len(message.text) > TELEGRAM_TEXT_LIMIT:
         log.info("update=%s user=%s text too long", turn.update_id, turn.actor.telegram_user_id)
         await turn.reply(
@@ -166,7 +177,7 @@ def build_handlers(registry: FlowRegistry) -> list[BaseHandler]:  # type: ignore
         [
             Command("menu", N_("what you can do"), EVERYONE, order=1),
             Command("language", N_("change language"), EVERYONE, order=80),
-            Command("help", N_("how Stegvis works"), EVERYONE, order=90),
+            Command("help", N_("ask for help"), EVERYONE, order=90),
         ]
     )
     return [

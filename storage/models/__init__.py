@@ -11,6 +11,20 @@ from storage.models.core import (
     Participant,
     ParticipantStatus,
 )
+from storage.models.escalation import (
+    Audience,
+    Circle,
+    Escalation,
+    EscalationCategory,
+    EscalationEvent,
+    EscalationMessage,
+    EscalationOutbox,
+    EscalationSource,
+    EscalationStatus,
+    EventKind,
+    MessageKind,
+    Sender,
+)
 from storage.models.messaging import (
     InboxStatus,
     InboxUpdate,
@@ -20,18 +34,30 @@ from storage.models.messaging import (
 )
 
 __all__ = [
+    "Audience",
     "Base",
+    "Circle",
     "Cohort",
     "ConsentRefusal",
     "Conversation",
+    "Escalation",
+    "EscalationCategory",
+    "EscalationEvent",
+    "EscalationMessage",
+    "EscalationOutbox",
+    "EscalationSource",
+    "EscalationStatus",
+    "EventKind",
     "InboxStatus",
     "InboxUpdate",
     "Invite",
     "InviteKind",
     "Mentor",
+    "MessageKind",
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
     "Participant",
     "ParticipantStatus",
+    "Sender",
 ]
