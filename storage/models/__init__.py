@@ -1,5 +1,6 @@
 """Every table, imported in one place so metadata and Alembic see them all."""
 
+from storage.models.audit import AuditAction, AuditEvent
 from storage.models.base import Base
 from storage.models.core import (
     Cohort,
@@ -18,8 +19,11 @@ from storage.models.messaging import (
     OutboxMessage,
     OutboxStatus,
 )
+from storage.models.staff import StaffAccount, StaffRole
 
 __all__ = [
+    "AuditAction",
+    "AuditEvent",
     "Base",
     "Cohort",
     "ConsentRefusal",
@@ -34,4 +38,6 @@ __all__ = [
     "OutboxStatus",
     "Participant",
     "ParticipantStatus",
+    "StaffAccount",
+    "StaffRole",
 ]
