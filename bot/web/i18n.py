@@ -7,8 +7,8 @@ the chosen language and are shown in the project's time zone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import datetime as dt
+from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo
 

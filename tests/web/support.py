@@ -71,7 +71,9 @@ class Dashboard:
     def visitor(self) -> Visitor:
         transport = httpx.ASGITransport(app=self.app)
         return Visitor(
-            httpx.AsyncClient(transport=transport, base_url="http://testserver", follow_redirects=True)
+            httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", follow_redirects=True
+            )
         )
 
     async def account(
