@@ -39,14 +39,15 @@ class Session:
     def new(cls, language: str | None = None) -> Session:
         return cls(csrf=secrets.token_urlsafe(32), language=language)
 
-    def signed_in(self, account_id: int, now: datetime) -> Session:
-        """A fresh CSRF token at sign-in: a token seen before it is no use after."""
+    def signed_in(self, account_id: int, language: str, now: datetime) -> Session:
+        """A fresh CSRF token at sign-in: a token seen before it is no use after. The
+        account's language stays on this browser after sign-out too."""
         return Session(
             csrf=secrets.token_urlsafe(32),
             account_id=account_id,
             issued_at=now,
             seen_at=now,
-            language=self.language,
+            language=language,
         )
 
     def signed_out(self, reason: str | None = None) -> Session:

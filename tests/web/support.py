@@ -72,7 +72,10 @@ class Dashboard:
         transport = httpx.ASGITransport(app=self.app)
         return Visitor(
             httpx.AsyncClient(
-                transport=transport, base_url="http://testserver", follow_redirects=True
+                transport=transport,
+                base_url="http://testserver",
+                follow_redirects=True,
+                headers={"accept-language": "en-GB,en;q=0.9"},
             )
         )
 

@@ -46,7 +46,8 @@ async def sign_in(web: Web) -> Response:
     result = await accounts.authenticate(web.uow, username, password, web.now)
     account = result.account
     if result.problem is None and account is not None:
-        web.session = web.session.signed_in(account.id, web.now)
+        web.session = web.session.signed_in(account.id, account.language, web.now)
+        web.set_language(account.language)
         web.account = account
         web.viewer = audit.Viewer.of(account)
         await audit.record(web.uow, web.viewer, AuditAction.SIGN_IN, web.now)
