@@ -81,10 +81,10 @@ def columns(
 def rows(
     values: list[tuple[str, float, str]],
     *,
-    width: int = 640,
-    row_height: int = 28,
-    label_width: int = 180,
-    value_width: int = 60,
+    width: int = 420,
+    row_height: int = 26,
+    label_width: int = 130,
+    value_width: int = 40,
     top: float | None = None,
 ) -> BarChart:
     """Horizontal bars, one row per (label, value, shown): for named categories."""
