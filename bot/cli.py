@@ -131,11 +131,15 @@ def run() -> None:
         from bot.jobs import default_jobs
         from bot.runtime import BotRuntime
 
+        database = await open_database(settings)
         if settings.web_with_bot:
             from bot.web.server import web_secret
 
-            web_secret(settings)  # a missing secret stops the start before anything runs
-        database = await open_database(settings)
+            try:
+                web_secret(settings)  # a missing secret stops the start before the bot runs
+            except SettingsError:
+                await database.dispose()
+                raise
         assert settings.bot_token is not None
         runtime = BotRuntime(
             settings, database, token=settings.bot_token.get_secret_value(), jobs=default_jobs()
@@ -192,9 +196,21 @@ def web(
         settings = settings.model_copy(update={"web_port": port})
 
     async def main() -> None:
+        from telegram.error import TelegramError
+
+        from bot.web.server import web_secret
+
+        web_secret(settings)
+        try:
+            username = await _bot_username(settings)
+        except TelegramError:
+            raise SettingsError(
+                "STEGVIS_BOT_USERNAME: Telegram could not be asked for the bot's name "
+                "(used in invitation links); set it"
+            ) from None
         database = await open_database(settings)
         try:
-            async with _dashboard(settings, database, await _bot_username(settings)) as address:
+            async with _dashboard(settings, database, username) as address:
                 console.print(f"Staff dashboard: {address}/  Stop with Ctrl+C.")
                 await wait_for_signal()
         finally:

@@ -193,3 +193,20 @@ def test_staff_add_reads_the_password_from_standard_input_for_scripts(tmp_path: 
     assert weak.exit_code == 2 and "at least 10 characters" in weak.output
     listed = runner.invoke(app, ["staff", "list"], env=env)
     assert "eva" in listed.output and "active" in listed.output
+
+
+async def test_the_sandbox_gives_its_demo_accounts_a_fresh_password_at_every_start(
+    database: Database, clock: ManualClock
+) -> None:
+    from bot.sandbox.launcher import seed_demo, seed_demo_accounts
+
+    await seed_demo(database)
+    first = await seed_demo_accounts(database)
+    second = await seed_demo_accounts(database)
+    assert set(first) == {"staff", "amina"} and first["staff"] != second["staff"]
+    async with UnitOfWork(database) as uow:
+        old = await staff.authenticate(uow, "staff", first["staff"], clock.now())
+        new = await staff.authenticate(uow, "amina", second["amina"], clock.now())
+        assert old.problem is staff.SignInProblem.WRONG
+        assert new.problem is None and new.account is not None
+        assert new.account.role is StaffRole.MENTOR and new.account.mentor_id is not None
