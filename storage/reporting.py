@@ -41,24 +41,54 @@ class ParticipantFilter:
     unreachable: bool | None = None
 
 
+@dataclass(frozen=True)
+class ReportedParticipant:
+    """What the ESF report needs of a participant, and nothing more (no name is read)."""
+
+    public_id: str
+    cohort_id: int | None
+    gender: str | None
+    joined_at: datetime
+    status: ParticipantStatus
+    ended_reason: str | None
+    erased: bool
+
+
+def _filtered(query: Q, where: ParticipantFilter | None) -> Q:
+    if where is None:
+        return query
+    if where.cohort_id is not None:
+        query = query.where(Participant.cohort_id == where.cohort_id)
+    if where.status is not None:
+        query = query.where(Participant.status == where.status)
+    if where.locale is not None:
+        query = query.where(Participant.locale == where.locale)
+    if where.unreachable is True:
+        query = query.where(Participant.unreachable_at.is_not(None))
+    elif where.unreachable is False:
+        query = query.where(Participant.unreachable_at.is_(None))
+    return query
+
+
 class Figures(Repository):
     async def participants(
-        self, scope: Scope, where: ParticipantFilter | None = None
+        self,
+        scope: Scope,
+        where: ParticipantFilter | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> Sequence[Participant]:
-        query = scope.participants(select(Participant))
-        if where is not None:
-            if where.cohort_id is not None:
-                query = query.where(Participant.cohort_id == where.cohort_id)
-            if where.status is not None:
-                query = query.where(Participant.status == where.status)
-            if where.locale is not None:
-                query = query.where(Participant.locale == where.locale)
-            if where.unreachable is True:
-                query = query.where(Participant.unreachable_at.is_not(None))
-            elif where.unreachable is False:
-                query = query.where(Participant.unreachable_at.is_(None))
+        """Newest first. Every row read has its name decrypted: page in SQL when you can."""
+        query = _filtered(scope.participants(select(Participant)), where)
         query = query.order_by(Participant.joined_at.desc(), Participant.id.desc())
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
         return (await self.session.scalars(query)).all()
+
+    async def count(self, scope: Scope, where: ParticipantFilter | None = None) -> int:
+        query = _filtered(scope.participants(select(func.count()).select_from(Participant)), where)
+        return int(await self.session.scalar(query) or 0)
 
     async def cohort_names(self) -> dict[int, str]:
         rows = (await self.session.execute(select(Cohort.id, Cohort.name))).all()
@@ -127,11 +157,30 @@ class Figures(Repository):
         ).all()
         return {row[0]: row[1] for row in rows if row[0] is not None}
 
-    async def joined_until(self, until: datetime) -> Sequence[Participant]:
+    async def joined_until(self, until: datetime) -> list[ReportedParticipant]:
         """Everyone who had joined before `until`, erased or not: the report counts them all."""
         query = (
-            select(Participant)
+            select(
+                Participant.public_id,
+                Participant.cohort_id,
+                Participant.gender,
+                Participant.joined_at,
+                Participant.status,
+                Participant.ended_reason,
+                Participant.erased_at,
+            )
             .where(Participant.joined_at < until)
             .order_by(Participant.joined_at, Participant.id)
         )
-        return (await self.session.scalars(query)).all()
+        return [
+            ReportedParticipant(
+                public_id=row[0],
+                cohort_id=row[1],
+                gender=row[2],
+                joined_at=row[3],
+                status=row[4],
+                ended_reason=row[5],
+                erased=row[6] is not None,
+            )
+            for row in (await self.session.execute(query)).all()
+        ]

@@ -88,7 +88,7 @@ async def build(uow: UnitOfWork, period: Period, zone: ZoneInfo) -> Report:
         (during if participant.joined_at >= start else before)[(cohort, gender)] += 1
         rows.append(
             ParticipantRow(
-                public_id="" if participant.erased_at else participant.public_id,
+                public_id="" if participant.erased else participant.public_id,
                 cohort=cohort,
                 gender=gender,
                 joined=participant.joined_at.astimezone(zone).date(),

@@ -288,3 +288,21 @@ async def test_an_impossible_report_period_gets_a_short_answer(dashboard: Dashbo
     assert backwards.status_code == 400 and "The period must end after it starts" in backwards.text
     garbage = await eva.post("/reports/esf", {"start": "soon", "end": "", "file": "pdf"})
     assert garbage.status_code == 400 and "Give a start and an end date" in garbage.text
+
+
+async def test_a_long_list_comes_in_pages_of_fifty(dashboard: Dashboard) -> None:
+    await dashboard.cohort(COHORT)
+    for number in range(53):
+        await dashboard.participant(
+            f"Person {number}", cohort=COHORT, joined_ago=timedelta(hours=number + 1)
+        )
+    await dashboard.account("eva")
+    eva = dashboard.visitor()
+    await eva.sign_in("eva")
+    first = (await eva.get("/participants")).text
+    assert "53 participants" in first and first.count('class="mono">P') == 50
+    assert ">Person 0<" in first and ">Person 52<" not in first
+    second = (await eva.get("/participants", page="2")).text
+    assert second.count('class="mono">P') == 3 and ">Person 52<" in second
+    beyond = (await eva.get("/participants", page="99")).text
+    assert beyond.count('class="mono">P') == 3
