@@ -2,11 +2,16 @@
 
 Locations are kept without line numbers, so moving code does not churn the catalogs, and
 the template carries no creation date, so re-extracting an unchanged tree changes nothing.
+
+Two domains: "messages", what participants and mentors read in the bot (Swedish, Arabic,
+English), and "dashboard", the staff web pages (Swedish and English), extracted from
+bot/web/ and its Jinja2 templates. Staff-only text never needs an Arabic translation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +34,8 @@ KEYWORDS = {
     "pgettext": ((1, "c"), 2),
     "npgettext": ((1, "c"), 2, 3),
 }
-METHOD_MAP = [("**.py", "python")]
+# The dashboard's own text (bot/web/) is its own domain, below.
+METHOD_MAP = [("web/**", "ignore"), ("**.py", "python")]
 PROJECT = "Stegvis"
 # Fixed header dates: an unchanged tree re-extracts to identical files.
 EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
@@ -47,12 +53,35 @@ HEADER = {
 }
 
 
-def extract() -> Catalog:
-    template = Catalog(**HEADER)  # type: ignore[arg-type]
-    for directory in SOURCE_DIRS:
+@dataclass(frozen=True)
+class CatalogDomain:
+    name: str
+    sources: tuple[tuple[str, list[tuple[str, str]]], ...]  # (directory, Babel method map)
+    locales: tuple[str, ...]
+
+
+MESSAGES = CatalogDomain(
+    DOMAIN, tuple((directory, METHOD_MAP) for directory in SOURCE_DIRS), SUPPORTED_LOCALES
+)
+DASHBOARD = CatalogDomain(
+    "dashboard",
+    (
+        (
+            "bot/web",
+            [("**.py", "python"), ("templates/**.html", "jinja2.ext:babel_extract")],
+        ),
+    ),
+    ("sv", "en"),
+)
+DOMAINS = (MESSAGES, DASHBOARD)
+
+
+def extract(domain: CatalogDomain = MESSAGES) -> Catalog:
+    template = Catalog(**{**HEADER, "domain": domain.name})  # type: ignore[arg-type]
+    for directory, method_map in domain.sources:
         found: Iterator[tuple[str, int, str | tuple[str, ...], list[str], str | None]]
         found = extract_from_dir(
-            str(ROOT / directory), METHOD_MAP, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
+            str(ROOT / directory), method_map, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
         )
         for filename, _lineno, message, comments, context in found:
             template.add(
@@ -65,16 +94,16 @@ def extract() -> Catalog:
     return template
 
 
-def template_path() -> Path:
-    return LOCALES_DIR / f"{DOMAIN}.pot"
+def template_path(domain: CatalogDomain = MESSAGES) -> Path:
+    return LOCALES_DIR / f"{domain.name}.pot"
 
 
-def po_path(locale: str) -> Path:
-    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(locale: str, domain: CatalogDomain = MESSAGES) -> Path:
+    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{domain.name}.po"
 
 
-def mo_path(locale: str) -> Path:
-    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.mo"
+def mo_path(locale: str, domain: CatalogDomain = MESSAGES) -> Path:
+    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{domain.name}.mo"
 
 
 def _write_po(path: Path, catalog: Catalog, *, template: bool = False) -> None:
@@ -91,36 +120,48 @@ def _write_po(path: Path, catalog: Catalog, *, template: bool = False) -> None:
         )
 
 
-def read(locale: str) -> Catalog:
-    with po_path(locale).open("rb") as handle:
-        return read_po(handle, locale=locale, domain=DOMAIN)
+def read(locale: str, domain: CatalogDomain = MESSAGES) -> Catalog:
+    with po_path(locale, domain).open("rb") as handle:
+        return read_po(handle, locale=locale, domain=domain.name)
 
 
 def update() -> None:
-    template = extract()
-    _write_po(template_path(), template, template=True)
-    for locale in SUPPORTED_LOCALES:
-        path = po_path(locale)
-        new = Catalog(locale=locale, **HEADER)  # type: ignore[arg-type]
-        catalog = read(locale) if path.exists() else new
-        catalog.update(template, no_fuzzy_matching=True, update_header_comment=True)
-        catalog.fuzzy = False
-        catalog.revision_date = EPOCH
-        catalog.creation_date = EPOCH
-        _write_po(path, catalog)
-        compile_locale(locale)
+    for domain in DOMAINS:
+        template = extract(domain)
+        _write_po(template_path(domain), template, template=True)
+        for locale in domain.locales:
+            path = po_path(locale, domain)
+            new = Catalog(locale=locale, **{**HEADER, "domain": domain.name})  # type: ignore[arg-type]
+            catalog = read(locale, domain) if path.exists() else new
+            catalog.update(template, no_fuzzy_matching=True, update_header_comment=True)
+            catalog.fuzzy = False
+            catalog.revision_date = EPOCH
+            catalog.creation_date = EPOCH
+            _write_po(path, catalog)
+            compile_locale(locale, domain)
 
 
-def compile_locale(locale: str) -> None:
-    catalog = read(locale)
-    with mo_path(locale).open("wb") as handle:
+def compile_locale(locale: str, domain: CatalogDomain = MESSAGES) -> None:
+    catalog = read(locale, domain)
+    with mo_path(locale, domain).open("wb") as handle:
         write_mo(handle, catalog, use_fuzzy=False)
 
 
 def apply_translations(locale: str, translations: dict[str, str | list[str]]) -> list[str]:
-    """Fill a catalog from {msgid: text or plural forms} ("context\\x04msgid" for contexts),
-    compile it, and return the msgids still untranslated."""
-    catalog = read(locale)
+    """Fill a locale's catalogs (every domain it has) from {msgid: text or plural forms}
+    ("context\\x04msgid" for contexts), compile them, and return the msgids still
+    untranslated."""
+    missing: list[str] = []
+    for domain in DOMAINS:
+        if locale in domain.locales and po_path(locale, domain).exists():
+            missing.extend(_apply(locale, translations, domain))
+    return missing
+
+
+def _apply(
+    locale: str, translations: dict[str, str | list[str]], domain: CatalogDomain
+) -> list[str]:
+    catalog = read(locale, domain)
     for message in catalog:
         if not message.id:
             continue
@@ -131,8 +172,8 @@ def apply_translations(locale: str, translations: dict[str, str | list[str]]) ->
             value = translations[key]
             message.string = tuple(value) if isinstance(value, list) else value
             message.flags.discard("fuzzy")
-    _write_po(po_path(locale), catalog)
-    compile_locale(locale)
+    _write_po(po_path(locale, domain), catalog)
+    compile_locale(locale, domain)
     return [
         str(message.id)
         for message in catalog

@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -25,7 +26,7 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.domain import onboarding as domain
 from storage import migrate
 from storage.db import Database
-from storage.models import InviteKind
+from storage.models import InviteKind, StaffRole
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -40,12 +41,14 @@ mentor_app = typer.Typer(help="Mentors and coordinators.", no_args_is_help=True)
 invite_app = typer.Typer(help="Invitations to join, as links and QR codes.", no_args_is_help=True)
 i18n_app = typer.Typer(help="Message catalogs.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+staff_app = typer.Typer(help="Accounts for the staff dashboard.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(mentor_app, name="mentor")
 app.add_typer(invite_app, name="invite")
 app.add_typer(i18n_app, name="i18n")
 app.add_typer(keys_app, name="keys")
+app.add_typer(staff_app, name="staff")
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -141,16 +144,27 @@ def run(
         from bot.runtime import BotRuntime
 
         database = await open_database(settings)
+        # Webhook workers run several to a bot; the dashboard then runs on its own.
+        with_dashboard = settings.web_with_bot and webhook is None
+        if with_dashboard:
+            from bot.web.server import web_secret
+
+            try:
+                web_secret(settings)  # a missing secret stops the start before the bot runs
+            except SettingsError:
+                await database.dispose()
+                raise
         assert settings.bot_token is not None
         token = settings.bot_token.get_secret_value()
         runtime = BotRuntime(settings, database, token=token, jobs=default_jobs())
         await runtime.start(polling=webhook is None)
         try:
-            if webhook is None:
-                console.print(f"Stegvis runs as @{runtime.deps.bot_username}. Stop with Ctrl+C.")
-                await wait_for_signal()
+            if with_dashboard:
+                async with _dashboard(settings, database, runtime.deps.bot_username) as address:
+                    console.print(f"Staff dashboard: {address}/")
+                    await _serve_updates(runtime, settings, token, webhook, listen)
             else:
-                await _serve_webhook(runtime, settings, token, webhook, listen)
+                await _serve_updates(runtime, settings, token, webhook, listen)
         finally:
             await runtime.stop()
             await database.dispose()
@@ -159,6 +173,16 @@ def run(
         asyncio.run(main())
     except SettingsError as error:
         raise fail(str(error)) from None
+
+
+async def _serve_updates(
+    runtime: BotRuntime, settings: Settings, token: str, webhook: str | None, listen: str | None
+) -> None:
+    if webhook is None:
+        console.print(f"Stegvis runs as @{runtime.deps.bot_username}. Stop with Ctrl+C.")
+        await wait_for_signal()
+    else:
+        await _serve_webhook(runtime, settings, token, webhook, listen)
 
 
 async def _serve_webhook(
@@ -198,6 +222,55 @@ def sandbox(
     if port is not None:
         settings = settings.model_copy(update={"sandbox_port": port})
     _run_sandbox(settings)
+
+
+def _dashboard(
+    settings: Settings, database: Database, bot_username: str
+) -> AbstractAsyncContextManager[str]:
+    from bot.web.app import create_app
+    from bot.web.server import serving, web_secret
+
+    app_ = create_app(settings, database, secret=web_secret(settings), bot_username=bot_username)
+    return serving(app_, settings.web_host, settings.web_port)
+
+
+@app.command()
+def web(
+    port: Annotated[int | None, typer.Option(help="Port of the dashboard.")] = None,
+) -> None:
+    """Serve the staff dashboard on its own (STEGVIS_WEB_HOST, STEGVIS_WEB_PORT)."""
+    settings = settings_or_exit()
+    setup_logging(settings.log_level)
+    if port is not None:
+        settings = settings.model_copy(update={"web_port": port})
+
+    async def main() -> None:
+        from telegram.error import TelegramError
+
+        from bot.web.server import web_secret
+
+        web_secret(settings)
+        try:
+            username = await _bot_username(settings)
+        except TelegramError:
+            raise SettingsError(
+                "STEGVIS_BOT_USERNAME: Telegram could not be asked for the bot's name "
+                "(used in invitation links); set it"
+            ) from None
+        database = await open_database(settings)
+        try:
+            async with _dashboard(settings, database, username) as address:
+                console.print(f"Staff dashboard: {address}/  Stop with Ctrl+C.")
+                await wait_for_signal()
+        finally:
+            await database.dispose()
+
+    try:
+        asyncio.run(main())
+    except SettingsError as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"the dashboard cannot listen on its port: {error}") from None
 
 
 def _run_sandbox(settings: Settings) -> None:
@@ -466,6 +539,131 @@ def triage_command() -> None:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(encoding="utf-8")
     raise typer.Exit(code=run_triage_cli(sys.stdin, sys.stdout))
+
+
+# Staff accounts
+
+
+def read_new_password() -> str:
+    """Asked twice at a terminal; one line from standard input for scripts."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@staff_app.command("add")
+def staff_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="staff (the whole project) or mentor.")] = "staff",
+    mentor_id: Annotated[
+        int | None, typer.Option(help="For a mentor: their id in `stegvis mentor list`.")
+    ] = None,
+    language: Annotated[str, typer.Option(help="Interface language: sv or en.")] = "sv",
+) -> None:
+    """Create a dashboard account. The password is asked twice (or read from stdin)."""
+    from bot.domain import staff
+
+    if role not in {r.value for r in StaffRole}:
+        raise fail("--role is staff or mentor")
+    password = read_new_password()
+
+    async def work(settings: Settings) -> str:
+        async def create(uow: UnitOfWork) -> str:
+            account = await staff.create_account(
+                uow,
+                username=username,
+                password=password,
+                role=StaffRole(role),
+                mentor_id=mentor_id,
+                language=language,
+                now=SystemClock().now(),
+            )
+            return account.username
+
+        return await _with_uow(settings, create)
+
+    console.print(f"Account {run_async(work)!r} created ({role}).")
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """List dashboard accounts."""
+    from bot.domain import staff
+
+    async def work(settings: Settings) -> list[tuple[str, ...]]:
+        async def read(uow: UnitOfWork) -> list[tuple[str, ...]]:
+            now = SystemClock().now()
+            return [
+                (
+                    account.username,
+                    str(account.role),
+                    str(account.mentor_id or "–"),
+                    account.language,
+                    "disabled"
+                    if account.disabled_at
+                    else "locked"
+                    if account.locked_until and account.locked_until > now
+                    else "active",
+                )
+                for account in await staff.accounts(uow).all()
+            ]
+
+        return await _with_uow(settings, read)
+
+    table = Table("username", "role", "mentor", "language", "state")
+    for row in run_async(work):
+        table.add_row(*row)
+    console.print(table)
+
+
+@staff_app.command("password")
+def staff_password(username: str) -> None:
+    """Set a new password; signs the account out everywhere and lifts a lock-out."""
+    from bot.domain import staff
+
+    password = read_new_password()
+
+    async def work(settings: Settings) -> None:
+        async def change(uow: UnitOfWork) -> None:
+            await staff.set_password(uow, username, password, SystemClock().now())
+
+        await _with_uow(settings, change)
+
+    run_async(work)
+    console.print(f"Password of {username!r} changed.")
+
+
+@staff_app.command("unlock")
+def staff_unlock(username: str) -> None:
+    """Lift a lock-out after failed sign-ins before it runs out by itself."""
+    from bot.domain import staff
+
+    async def work(settings: Settings) -> None:
+        async def change(uow: UnitOfWork) -> None:
+            await staff.unlock(uow, username)
+
+        await _with_uow(settings, change)
+
+    run_async(work)
+    console.print(f"{username!r} unlocked.")
+
+
+@staff_app.command("disable")
+def staff_disable(
+    username: str,
+    enable: Annotated[bool, typer.Option("--enable", help="Turn the account on again.")] = False,
+) -> None:
+    """Turn an account off (someone left the project): its sessions end at once."""
+    from bot.domain import staff
+
+    async def work(settings: Settings) -> None:
+        async def change(uow: UnitOfWork) -> None:
+            await staff.set_disabled(uow, username, not enable, SystemClock().now())
+
+        await _with_uow(settings, change)
+
+    run_async(work)
+    console.print(f"{username!r} {'enabled' if enable else 'disabled'}.")
 
 
 # Catalogs and keys

@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1:8443"
     sandbox_host: str = "127.0.0.1"
     sandbox_port: Annotated[int, Field(ge=0, le=65535)] = 8081
+    # The staff dashboard. The secret signs its session cookies (`stegvis keys generate`
+    # makes one); the sandbox makes and keeps its own in the data folder.
+    web_host: str = "127.0.0.1"
+    web_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    web_secret: SecretStr | None = None
+    # A session ends after this long without a request, and after this long in any case.
+    web_idle_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
+    web_session_hours: Annotated[int, Field(ge=1, le=7 * 24)] = 10
+    # Behind HTTPS (as in production): cookies only travel encrypted.
+    web_secure_cookies: bool = False
+    # `stegvis run` serves the dashboard beside the bot; off when `stegvis web` runs apart.
+    web_with_bot: bool = True
 
     @field_validator("timezone")
     @classmethod

@@ -120,3 +120,56 @@ def test_dates_are_written_in_the_participants_language_and_the_projects_time_zo
     arabic = translator("ar").datetime(moment)
     assert "الاثنين" in arabic and "مارس" in arabic and "00:30" in arabic
     assert translator("sv").number(1234.5) == "1\xa0234,5"
+
+
+# The dashboard's own domain: staff-only text in Swedish and English (no Arabic needed).
+
+
+def test_the_dashboard_template_matches_its_source_code_and_templates() -> None:
+    from babel.messages.pofile import read_po
+
+    extracted = {
+        (m.context, m.id if isinstance(m.id, str) else tuple(m.id))
+        for m in catalogs.extract(catalogs.DASHBOARD)
+        if m.id
+    }
+    with catalogs.template_path(catalogs.DASHBOARD).open("rb") as handle:
+        stored = {
+            (m.context, m.id if isinstance(m.id, str) else tuple(m.id))
+            for m in read_po(handle)
+            if m.id
+        }
+    assert extracted - stored == set(), "run `make catalogs` and translate the new strings"
+    assert stored - extracted == set(), "run `make catalogs` to drop strings no longer used"
+    # Strings of the templates are found too, not only those of the Python code.
+    assert "Sign in to Stegvis" in {message_id for _context, message_id in extracted}
+
+
+def test_staff_only_text_stays_out_of_the_participants_catalog() -> None:
+    bot_messages = {str(m.id) for m in catalogs.extract() if m.id}
+    assert "The username or password is wrong." not in bot_messages
+    assert "Join Stegvis" in bot_messages  # the printed invitation is for participants
+
+
+@pytest.mark.parametrize("locale", catalogs.DASHBOARD.locales)
+def test_the_swedish_dashboard_is_complete_and_compiled(locale: str) -> None:
+    template = {(m.context, str(m.id)) for m in catalogs.extract(catalogs.DASHBOARD) if m.id}
+    catalog = [m for m in catalogs.read(locale, catalogs.DASHBOARD) if m.id]
+    assert template - {(m.context, str(m.id)) for m in catalog} == set()
+    with catalogs.mo_path(locale, catalogs.DASHBOARD).open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    missing, fuzzy, wrong = [], [], []
+    for message in catalog:
+        forms = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        if locale == "sv" and not all(forms):
+            missing.append(message.id)
+        if message.fuzzy:
+            fuzzy.append(message.id)
+        ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
+        source = set().union(*(placeholders(text) for text in ids))
+        for form in forms:
+            if form and (placeholders(form) - source or (source - {COUNT}) - placeholders(form)):
+                wrong.append((message.id, form))
+        if isinstance(message.id, str) and message.string:
+            assert compiled.gettext(message.id) == message.string, f"recompile {locale}"
+    assert (missing, fuzzy, wrong) == ([], [], [])

@@ -67,3 +67,21 @@ def test_a_bot_token_without_an_encryption_key_is_refused(tmp_path: Path) -> Non
     )
     assert result.returncode == 2
     assert "STEGVIS_ENCRYPTION_KEY" in result.stderr
+
+
+def test_a_bot_token_without_a_dashboard_secret_is_refused(tmp_path: Path) -> None:
+    from storage.crypto import generate_key
+
+    env = {
+        **os.environ,
+        "STEGVIS_BOT_TOKEN": "123:abc",
+        "STEGVIS_DATA_DIR": str(tmp_path),
+        "STEGVIS_TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot",
+        "STEGVIS_ENCRYPTION_KEY": generate_key(),
+    }
+    env.pop("STEGVIS_WEB_SECRET", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "STEGVIS_WEB_SECRET" in result.stderr

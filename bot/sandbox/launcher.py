@@ -93,6 +93,43 @@ def personas(codes: dict[int, str]) -> list[Persona]:
     return people
 
 
+DEMO_STAFF = "staff"
+DEMO_MENTOR_ACCOUNT = "amina"
+
+
+async def seed_demo_accounts(database: Database) -> dict[str, str]:
+    """A staff account and the demo mentor's account for the dashboard, each with a new
+    random password at every start (printed), so a sandbox database never carries a
+    password anyone could guess. Returns {username: password}."""
+    from bot.domain import staff
+    from storage.models import StaffRole
+
+    clock, randomness = SystemClock(), SystemRandomness()
+    passwords: dict[str, str] = {}
+    async with UnitOfWork(database) as uow:
+        mentor = await uow.mentors.by_telegram_id(DEMO_MENTOR_ID)
+        for username, role in (
+            (DEMO_STAFF, StaffRole.STAFF),
+            (DEMO_MENTOR_ACCOUNT, StaffRole.MENTOR),
+        ):
+            password = randomness.token(12)
+            if await staff.accounts(uow).by_username(username) is None:
+                await staff.create_account(
+                    uow,
+                    username=username,
+                    password=password,
+                    role=role,
+                    mentor_id=mentor.id if role is StaffRole.MENTOR and mentor else None,
+                    language="en" if role is StaffRole.STAFF else "sv",
+                    now=clock.now(),
+                )
+            else:
+                await staff.set_password(uow, username, password, clock.now())
+            passwords[username] = password
+        await uow.commit()
+    return passwords
+
+
 async def run_sandbox(settings: Settings, ready: Callable[[str], None]) -> None:
     configure_encryption(settings)
     database = Database(settings.resolved_database_url)
@@ -120,17 +157,31 @@ async def run_sandbox(settings: Settings, ready: Callable[[str], None]) -> None:
 
         runtime = BotRuntime(bot_settings, database, token=SANDBOX_TOKEN, jobs=default_jobs())
         await runtime.start()
-        lines = [
-            f"Stegvis sandbox: open {emulator.base_url}/ in a browser.",
-            f"Data: {settings.resolved_database_url}",
-        ]
-        for person in DEMO_PARTICIPANTS:
-            if person.user_id in codes:
-                lines.append(f"  {person.first_name} can join with /start {codes[person.user_id]}")
-        lines.append("Stop with Ctrl+C.")
-        ready("\n".join(lines))
+        from bot.web.app import create_app
+        from bot.web.server import serving, web_secret
+
+        passwords = await seed_demo_accounts(database)
+        dashboard = create_app(
+            bot_settings, database, secret=web_secret(settings), bot_username=DEMO_BOT_USERNAME
+        )
         try:
-            await stop.wait()
+            async with serving(dashboard, settings.web_host, settings.web_port) as address:
+                lines = [
+                    f"Stegvis sandbox: open {emulator.base_url}/ in a browser.",
+                    f"Staff dashboard: {address}/",
+                    f"  staff account: {DEMO_STAFF} / {passwords[DEMO_STAFF]}",
+                    f"  mentor account (Amina): {DEMO_MENTOR_ACCOUNT} / "
+                    f"{passwords[DEMO_MENTOR_ACCOUNT]}",
+                    f"Data: {settings.resolved_database_url}",
+                ]
+                for person in DEMO_PARTICIPANTS:
+                    if person.user_id in codes:
+                        lines.append(
+                            f"  {person.first_name} can join with /start {codes[person.user_id]}"
+                        )
+                lines.append("Stop with Ctrl+C.")
+                ready("\n".join(lines))
+                await stop.wait()
         finally:
             await runtime.stop()
     await database.dispose()

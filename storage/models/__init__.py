@@ -1,5 +1,6 @@
 """Every table, imported in one place so metadata and Alembic see them all."""
 
+from storage.models.audit import AuditAction, AuditEvent
 from storage.models.base import Base
 from storage.models.core import (
     Cohort,
@@ -32,9 +33,12 @@ from storage.models.messaging import (
     OutboxMessage,
     OutboxStatus,
 )
+from storage.models.staff import StaffAccount, StaffRole
 
 __all__ = [
     "Audience",
+    "AuditAction",
+    "AuditEvent",
     "Base",
     "Circle",
     "Cohort",
@@ -60,4 +64,6 @@ __all__ = [
     "Participant",
     "ParticipantStatus",
     "Sender",
+    "StaffAccount",
+    "StaffRole",
 ]
