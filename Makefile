@@ -5,7 +5,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint bench catalogs
+.PHONY: run test lint bench catalogs chromium
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -16,12 +16,18 @@ run: $(UV)
 	$(UV) run --locked stegvis run
 
 ## Install and run the whole test suite: lint, types, then pytest.
-test: $(UV)
+## The dashboard's browser tests drive the system's Chromium (from Debian, never a download).
+test: $(UV) chromium
 	$(UV) sync --locked --quiet
 	$(UV) run --locked ruff check .
 	$(UV) run --locked ruff format --check .
 	$(UV) run --locked mypy
 	$(UV) run --locked pytest
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
 
 lint: $(UV)
 	$(UV) run --locked ruff check --fix .
