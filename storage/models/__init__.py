@@ -18,9 +18,23 @@ from storage.models.messaging import (
     OutboxMessage,
     OutboxStatus,
 )
+from storage.models.reminders import (
+    Appointment,
+    AppointmentAnswer,
+    AppointmentStatus,
+    Campaign,
+    CampaignOccurrence,
+    CampaignState,
+)
 
 __all__ = [
+    "Appointment",
+    "AppointmentAnswer",
+    "AppointmentStatus",
     "Base",
+    "Campaign",
+    "CampaignOccurrence",
+    "CampaignState",
     "Cohort",
     "ConsentRefusal",
     "Conversation",
