@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
 
-from bot.flows import common, onboarding
+from bot.flows import common, onboarding, reminders
 from bot.flows.registry import FlowRegistry
 from bot.turn import BotData, Context, Deps
 
 # Flow modules in order of precedence; each exports build_handlers(registry).
 FLOW_MODULES = (
     onboarding,  # /start and joining; must see /start before anything else does
+    reminders,  # /remind for mentors, the answer to a reminder, /stop
     common,  # /menu, /language, /help
 )
 
