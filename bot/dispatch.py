@@ -106,9 +106,13 @@ class DispatchPolicy:
     # How old a campaign's state may be when a row of it is sent (real seconds): a pause
     # takes effect within this, plus the messages already on their way.
     state_refresh: float = 0.2
-    # Outcomes are written in small batches: a crash re-sends at most these rows.
-    flush_size: int = 50
-    flush_interval: float = 0.05
+    # Outcomes are written in small batches: what a crash can send twice is the rows whose
+    # outcome was not written yet, about this many plus those on the wire.
+    flush_size: int = 20
+    flush_interval: float = 0.02
+    # Sending waits while this many outcomes are not written yet: a crash (or a database
+    # that stopped answering) can never leave more than this sent but unrecorded.
+    max_unrecorded: int = 40
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DispatchPolicy:
@@ -308,6 +312,8 @@ class Dispatcher:
         self._flush_lock = asyncio.Lock()
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flush_tasks: set[asyncio.Task[None]] = set()
+        self._writing = 0
+        self._flushed = asyncio.Event()
         self._campaigns: dict[int, _CampaignView] = {}
         self._campaign_lock = asyncio.Lock()
         self._fatal: BaseException | None = None
@@ -543,8 +549,16 @@ class Dispatcher:
             if held is not None:
                 self._unsent.discard(item.id)
                 return held
+            await self._room_to_record()
             self._unsent.discard(item.id)
             return await self._deliver(item)
+
+    async def _room_to_record(self) -> None:
+        """Do not run ahead of the bookkeeping: what is sent must soon be written down."""
+        while len(self._outcomes) + self._writing >= self.policy.max_unrecorded:
+            self._flushed.clear()
+            self._start_flush()
+            await self._flushed.wait()
 
     async def _deliver(self, item: Work) -> Outcome:
         attempt = item.attempts + 1
@@ -618,9 +632,7 @@ class Dispatcher:
         else:
             stats.held_back += 1
         if len(self._outcomes) >= self.policy.flush_size:
-            task = asyncio.create_task(self.flush())
-            self._flush_tasks.add(task)
-            task.add_done_callback(self._flush_tasks.discard)
+            self._start_flush()
         elif self._flush_timer is None:
             self._flush_timer = asyncio.get_running_loop().call_later(
                 self.policy.flush_interval, self._timed_flush
@@ -628,9 +640,20 @@ class Dispatcher:
 
     def _timed_flush(self) -> None:
         self._flush_timer = None
-        task = asyncio.create_task(self.flush())
+        self._start_flush()
+
+    def _start_flush(self) -> None:
+        task = asyncio.create_task(self._background_flush())
         self._flush_tasks.add(task)
         task.add_done_callback(self._flush_tasks.discard)
+
+    async def _background_flush(self) -> None:
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("writing outbox outcomes failed; trying again in a second")
+            if self._flush_timer is None:
+                self._flush_timer = asyncio.get_running_loop().call_later(1.0, self._timed_flush)
 
     async def flush(self) -> None:
         """Write the outcomes known so far, in one transaction."""
@@ -640,14 +663,19 @@ class Dispatcher:
                 self._flush_timer = None
             batch, self._outcomes = self._outcomes, []
             if not batch:
+                self._flushed.set()
                 return
+            self._writing = len(batch)
             try:
                 await self._write(batch)
             except Exception:
                 # Keep them: the next flush tries again; the lease keeps others away.
                 self._outcomes[:0] = batch
                 raise
+            finally:
+                self._writing = 0
             self._unrecorded.difference_update(entry.work.id for entry in batch)
+            self._flushed.set()
         for entry in batch:
             log.info(
                 "outbox row=%s chat=%s status=%s",
