@@ -25,6 +25,13 @@ from storage.models import (
 )
 
 FIRST_CHAT = 5_000_000
+_open_bots: list[Any] = []
+
+
+async def close_bots() -> None:
+    """Shut the test dispatchers' connection pools (each test module's fixture calls it)."""
+    while _open_bots:
+        await _open_bots.pop().shutdown()
 
 
 def make_bot(emulator: Emulator, pool: int = 40) -> Any:
@@ -52,6 +59,7 @@ async def dispatcher(
 
     bot = make_bot(emulator)
     await bot.initialize()
+    _open_bots.append(bot)
     return Dispatcher(database, bot, clock, policy(**overrides), CountingRandomness())
 
 

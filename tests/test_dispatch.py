@@ -18,7 +18,15 @@ from bot.sandbox import RateLimits
 from bot.sandbox.emulator import Emulator, run_emulator
 from storage.db import Database
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus, Participant
-from tests.outbox_support import FIRST_CHAT, add_people, dispatcher, queue, row, texts_in
+from tests.outbox_support import (
+    FIRST_CHAT,
+    add_people,
+    close_bots,
+    dispatcher,
+    queue,
+    row,
+    texts_in,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
@@ -27,6 +35,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecatio
 async def emu() -> AsyncIterator[Emulator]:
     async with run_emulator(SANDBOX_TOKEN) as emulator:
         yield emulator
+        await close_bots()
 
 
 async def test_a_due_row_is_sent_once_and_its_message_id_kept(
@@ -358,6 +367,7 @@ async def test_the_global_limit_spaces_messages_and_telegram_never_says_too_many
         assert await sender.drain() == 60
         elapsed = time.monotonic() - started
         stats = await emulator.client.stats()
+        await close_bots()
     assert stats.too_many_requests == 0
     assert stats.calls["sendMessage"] == 60
     # 60 messages at 20 a second: three seconds, less the first slot, with 2 % headroom.
@@ -385,6 +395,7 @@ async def test_one_chat_gets_at_most_one_message_a_second(
         assert await sender.drain() == 3
         messages = await emulator.client.bot_messages(FIRST_CHAT)
         stats = await emulator.client.stats()
+        await close_bots()
     assert [m.text for m in messages] == ["0", "1", "2"]
     gaps = [b.sent_at - a.sent_at for a, b in itertools.pairwise(messages)]
     assert all(gap >= 1.0 for gap in gaps), gaps
