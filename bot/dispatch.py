@@ -757,6 +757,12 @@ class Dispatcher:
                     update(Mentor).where(Mentor.id.in_(back_mentors)).values(unreachable_at=None)
                 )
 
+    async def settled(self) -> None:
+        """Wait until every row this dispatcher claimed has its outcome written."""
+        while self._unrecorded:
+            self._progress.clear()
+            await self._progress.wait()
+
     # Leases
 
     async def renew_leases(self) -> None:
