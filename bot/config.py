@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     # How long a claimed row is reserved; a process that dies frees its rows after this.
     dispatch_lease_seconds: Annotated[int, Field(ge=2, le=3600)] = 60
     dispatch_max_attempts: Annotated[int, Field(ge=1, le=50)] = 6
-    dispatch_concurrency: Annotated[int, Field(ge=1, le=512)] = 32
+    dispatch_concurrency: Annotated[int, Field(ge=1, le=512)] = 64
     # Hours before an appointment when the participant is reminded, e.g. "24,1".
     appointment_reminder_hours: str = "24,1"
 

@@ -79,7 +79,8 @@ class OutboxMessage(Base):
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
 
     __table_args__ = (
-        Index("ix_outbox_status_available_at", "status", "available_at"),
+        # The dispatcher's claim: due rows of one status, most urgent first.
+        Index("ix_outbox_status_priority_available_at", "status", "priority", "available_at"),
         Index("ix_outbox_chat_id_status", "chat_id", "status"),
         Index("ix_outbox_campaign_id_status", "campaign_id", "status"),
         Index("ix_outbox_appointment_id", "appointment_id"),

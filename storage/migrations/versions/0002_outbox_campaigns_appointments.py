@@ -93,6 +93,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("occurrence_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("appointment_id", sa.Integer(), nullable=True))
         batch_op.create_index("ix_outbox_appointment_id", ["appointment_id"], unique=False)
+        batch_op.drop_index("ix_outbox_status_available_at")
+        batch_op.create_index(
+            "ix_outbox_status_priority_available_at",
+            ["status", "priority", "available_at"],
+            unique=False,
+        )
         batch_op.create_index(
             "ix_outbox_campaign_id_status", ["campaign_id", "status"], unique=False
         )
@@ -124,6 +130,10 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("fk_outbox_campaign_id_campaign"), type_="foreignkey")
         batch_op.drop_index("ix_outbox_campaign_id_status")
         batch_op.drop_index("ix_outbox_appointment_id")
+        batch_op.drop_index("ix_outbox_status_priority_available_at")
+        batch_op.create_index(
+            "ix_outbox_status_available_at", ["status", "available_at"], unique=False
+        )
         batch_op.drop_column("appointment_id")
         batch_op.drop_column("occurrence_id")
         batch_op.drop_column("campaign_id")
