@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import heapq
 import itertools
@@ -100,9 +101,8 @@ class DispatchPolicy:
     rate: float | None = 30.0
     chat_rate: float | None = 1.0
     paid_broadcast: bool = False
-    # Spacing is this much wider than the rate, so jitter on the way to Telegram never
-    # puts more than `rate` messages into one of its one-second windows.
-    headroom: float = 0.02
+    # Spacing this much wider than the rate (the one-second window is kept anyway).
+    headroom: float = 0.0
     # Chats sent to at the same time (each chat's rows go one after another).
     concurrency: int = 64
     # How old a campaign's state may be when a row of it is sent (real seconds): a pause
@@ -134,7 +134,10 @@ class Pacer:
 
     The overall limiter hands out send slots `1/rate` apart, never closer, to the waiting
     sender with the lowest priority number (replies before campaigns), first come first
-    served within a priority. A chat's next message waits until a second (1/chat_rate)
+    served within a priority. It also keeps Telegram's own one-second window: a send starts
+    only while fewer than `rate` others are on the way or were answered within the last
+    second, so however the requests are delayed on their way, Telegram never counts more
+    than `rate` in any second. A chat's next message waits until a second (1/chat_rate)
     after Telegram answered the previous one. Times are the event loop's monotonic clock:
     this is Telegram's real-time budget, not domain time.
     """
@@ -142,6 +145,9 @@ class Pacer:
     def __init__(self, rate: float | None, chat_rate: float | None, headroom: float = 0.0) -> None:
         self.interval = (1.0 + headroom) / rate if rate else 0.0
         self.chat_interval = (1.0 + headroom) / chat_rate if chat_rate else 0.0
+        self.window = max(1, int(rate)) if rate else 0
+        self._answered: collections.deque[float] = collections.deque()
+        self._on_the_way = 0
         self._next_free = 0.0
         self._paused_until = 0.0
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
@@ -174,14 +180,20 @@ class Pacer:
         try:
             async with lock:
                 await self._wait_until(self._paused_until)
+                paced = counts and bool(self.interval)
                 if counts:
                     await self._wait_until(self._chat_next.get(chat_id, 0.0))
                     await self._global_slot(priority)
                 try:
                     yield
                 finally:
+                    now = self._now()
                     if counts and self.chat_interval:
-                        self._chat_next[chat_id] = self._now() + self.chat_interval
+                        self._chat_next[chat_id] = now + self.chat_interval
+                    if paced:
+                        self._on_the_way -= 1
+                        self._answered.append(now)
+                        self._pump()
         finally:
             users[0] -= 1
             if users[0] == 0:
@@ -202,7 +214,13 @@ class Pacer:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (priority, next(self._order), future))
         self._pump()
-        await future
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():  # granted, then cancelled
+                self._on_the_way -= 1
+                self._pump()
+            raise
 
     def _pump(self) -> None:
         if self._timer is not None:
@@ -217,12 +235,19 @@ class Pacer:
                 heapq.heappop(self._waiters)
                 continue
             now = loop.time()
+            while self._answered and self._answered[0] <= now - 1.0:
+                self._answered.popleft()
+            if self._on_the_way + len(self._answered) >= self.window:
+                if self._answered:  # else a send on its way will pump when answered
+                    self._timer = loop.call_at(self._answered[0] + 1.0, self._pump)
+                return
             at = max(self._next_free, self._paused_until)
             if at > now:
                 self._timer = loop.call_at(at, self._pump)
                 return
             heapq.heappop(self._waiters)
             future.set_result(None)
+            self._on_the_way += 1
             self._next_free = max(now, self._next_free) + self.interval
 
 

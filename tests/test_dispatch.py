@@ -134,6 +134,39 @@ async def test_a_slow_answer_is_a_timeout_and_is_tried_again(
     assert await texts_in(emu, FIRST_CHAT) == ["Hej!"]
 
 
+async def test_a_file_and_an_edit_go_out_as_the_payload_describes(
+    database: Database, emu: Emulator, clock: ManualClock
+) -> None:
+    from bot.messaging import Button, edit_payload, file_payload
+
+    await add_people(database, emu, 1, now=clock.now())
+    document = await queue(database, FIRST_CHAT, "x", now=clock.now(), key="d")
+    async with database.session() as session, session.begin():
+        row_ = await session.get(OutboxMessage, document)
+        assert row_ is not None
+        row_.payload = file_payload(
+            "sendDocument", b"mina uppgifter", filename="data.txt", caption="Dina uppgifter"
+        )
+    sender = await dispatcher(database, emu, clock)
+    await sender.drain()
+    (sent,) = await emu.client.bot_messages(FIRST_CHAT)
+    assert sent.caption == "Dina uppgifter" and sent.document is not None
+    assert await emu.client.file_bytes(sent.document) == b"mina uppgifter"
+
+    await queue(database, FIRST_CHAT, "Hej", now=clock.now(), key="t")
+    await sender.drain()
+    text_message = (await emu.client.bot_messages(FIRST_CHAT))[-1]
+    edit = await queue(database, FIRST_CHAT, "x", now=clock.now(), key="e")
+    async with database.session() as session, session.begin():
+        row_ = await session.get(OutboxMessage, edit)
+        assert row_ is not None
+        row_.payload = edit_payload(text_message.id, "Ändrad", [[Button("OK", "x:ok")]])
+    await sender.drain()
+    edited = (await emu.client.bot_messages(FIRST_CHAT))[-1]
+    assert (edited.id, edited.text, edited.button_labels) == (text_message.id, "Ändrad", ["OK"])
+    assert (await row(database, edit)).status is OutboxStatus.SENT
+
+
 async def test_a_bad_request_dies_at_once_with_telegrams_reason(
     database: Database, emu: Emulator, clock: ManualClock
 ) -> None:
