@@ -457,3 +457,17 @@ async def test_a_pause_stops_every_sender_for_the_time_asked() -> None:
     async with pacer.slot(1, 10, counts=False):
         pass
     assert time.monotonic() - started >= 0.49
+
+
+def test_a_rate_above_telegrams_ceiling_is_refused_at_start() -> None:
+    from bot.config import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="STEGVIS_DISPATCH_RATE: 100 a second is above"):
+        load_settings(dispatch_rate=100)
+    assert load_settings().effective_dispatch_rate == 30
+    assert load_settings(paid_broadcast=True).effective_dispatch_rate == 1000
+    assert load_settings(paid_broadcast=True, dispatch_rate=400).effective_dispatch_rate == 400
+    assert load_settings(dispatch_rate=0).effective_dispatch_rate is None
+    with pytest.raises(SettingsError, match="STEGVIS_APPOINTMENT_REMINDER_HOURS"):
+        load_settings(appointment_reminder_hours="tomorrow")
+    assert load_settings(appointment_reminder_hours="1, 48").appointment_reminder_offsets == [48, 1]
