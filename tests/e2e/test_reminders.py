@@ -204,3 +204,47 @@ async def test_stop_pauses_reminders_and_start_turns_them_on_again(stack: Stack)
     visitor = await stack.person(7299, "Kim", "sv")
     await visitor.command("stop")
     await visitor.expect("/stop pausar påminnelser för deltagare.")
+
+
+def membership_update(update_id: int, user_id: int, old: str, new: str) -> dict[str, object]:
+    user = {"id": user_id, "is_bot": False, "first_name": "Sara", "language_code": "sv"}
+    bot = {"id": 123456, "is_bot": True, "first_name": "Stegvis", "username": "stegvis_test_bot"}
+    return {
+        "update_id": update_id,
+        "my_chat_member": {
+            "chat": {"id": user_id, "type": "private", "first_name": "Sara"},
+            "from": user,
+            "date": 1767600000,
+            "old_chat_member": {
+                "status": old,
+                "user": bot,
+                **({"until_date": 0} if old == "kicked" else {}),
+            },
+            "new_chat_member": {
+                "status": new,
+                "user": bot,
+                **({"until_date": 0} if new == "kicked" else {}),
+            },
+        },
+    }
+
+
+async def test_blocking_the_bot_makes_a_participant_unreachable_and_unblocking_reachable(
+    stack: Stack,
+) -> None:
+    _mentor, mentor_id = await setup(stack)
+    await join(stack, mentor_id, 7206, "Sara", "sv")
+
+    async def unreachable() -> bool:
+        async with stack.database.session() as session:
+            found = (
+                await session.scalars(
+                    select(Participant).where(Participant.telegram_user_id == 7206)
+                )
+            ).one()
+            return found.unreachable_at is not None
+
+    await stack.deliver_raw(membership_update(990101, 7206, "member", "kicked"))
+    assert await unreachable()
+    await stack.deliver_raw(membership_update(990102, 7206, "kicked", "member"))
+    assert not await unreachable()
