@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
 
-from bot.flows import cases, common, help, onboarding
+from bot.flows import cases, common, help, onboarding, reminders
 from bot.flows.registry import FlowRegistry
 from bot.turn import BotData, Context, Deps
 
@@ -18,6 +18,7 @@ FLOW_MODULES = (
     onboarding,  # /start and joining; must see /start before anything else does
     cases,  # mentors' case buttons; a reply to a message about a case goes to that case
     help,  # /help topics and requests for help; its /help comes before common's
+    reminders,  # /remind for mentors, the answer to a reminder, /stop
     common,  # /menu, /language, /help
 )
 

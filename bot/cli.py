@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -23,6 +23,7 @@ from rich.table import Table
 
 from bot.clock import SystemClock, SystemRandomness
 from bot.config import Settings, SettingsError, load_settings
+from bot.dispatch import Dispatcher, DispatchPolicy
 from bot.domain import onboarding as domain
 from storage import migrate
 from storage.db import Database
@@ -42,6 +43,7 @@ invite_app = typer.Typer(help="Invitations to join, as links and QR codes.", no_
 i18n_app = typer.Typer(help="Message catalogs.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
 staff_app = typer.Typer(help="Accounts for the staff dashboard.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Messages to a group (campaigns).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(mentor_app, name="mentor")
@@ -49,6 +51,7 @@ app.add_typer(invite_app, name="invite")
 app.add_typer(i18n_app, name="i18n")
 app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
+app.add_typer(campaign_app, name="campaign")
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -725,6 +728,251 @@ def keys_rotate() -> None:
         table.add_row(column, str(count))
     console.print(table)
     console.print(f"{left} values are still sealed by another key.")
+
+
+# Campaigns
+
+
+@campaign_app.command("create")
+def campaign_create(
+    name: str,
+    cohort: Annotated[list[str], typer.Option(help="A cohort it goes to; repeat for more.")],
+    sv: Annotated[str | None, typer.Option(help="The text in Swedish.")] = None,
+    ar: Annotated[str | None, typer.Option(help="The text in Arabic.")] = None,
+    en: Annotated[str | None, typer.Option(help="The text in English.")] = None,
+    fallback: Annotated[
+        str | None, typer.Option(help="Language whose text goes to those without one.")
+    ] = None,
+    language: Annotated[
+        list[str] | None, typer.Option(help="Only participants with this language.")
+    ] = None,
+    status: Annotated[
+        list[str] | None, typer.Option(help="Only participants with this status (active, ...).")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Send once, at this local time: '2026-12-03 09:00'.")
+    ] = None,
+    every: Annotated[
+        str | None, typer.Option(help="Send again and again: 'monday 09:00', 'day 08:30'.")
+    ] = None,
+    quiet: Annotated[
+        str, typer.Option(help="Local hours when nothing is sent; 'off' for none.")
+    ] = "21:00-08:00",
+) -> None:
+    """Schedule a message to one or more cohorts, in each participant's language."""
+    from bot.domain import campaigns
+
+    async def work(settings: Settings) -> tuple[str, str]:
+        async def create(uow: UnitOfWork) -> tuple[str, str]:
+            now = SystemClock().now()
+            zone = settings.zone
+            spec = campaigns.parse_schedule(at=at, every=every, zone=zone, now=now)
+            campaign = await campaigns.create_campaign(
+                uow,
+                name=name,
+                cohorts=cohort,
+                texts={code: text for code, text in (("sv", sv), ("ar", ar), ("en", en)) if text},
+                schedule=spec,
+                now=now,
+                zone=zone,
+                fallback=fallback,
+                languages=language,
+                statuses=status,
+                quiet=campaigns.parse_quiet_hours(quiet),
+            )
+            first = campaign.next_run_at
+            return campaign.name, _local(first, settings)
+
+        return await _with_uow(settings, create)
+
+    created, first = run_async(work)
+    console.print(f"Campaign {created!r} scheduled; first send {first}.")
+    console.print(f"See who gets what with: stegvis campaign preview {created!r}")
+
+
+@campaign_app.command("preview")
+def campaign_preview(name: str) -> None:
+    """Show the text as each language group will see it, and how many will get it."""
+    from rich.panel import Panel
+
+    from bot.domain import campaigns
+    from bot.i18n import LANGUAGE_NAMES
+
+    async def work(settings: Settings) -> tuple[campaigns.Preview, str]:
+        async def read(uow: UnitOfWork) -> tuple[campaigns.Preview, str]:
+            campaign = await campaigns.find_campaign(uow, name)
+            shown = await campaigns.preview(uow, campaign, settings.zone)
+            return shown, _local(shown.next_send, settings)
+
+        return await _with_uow(settings, read)
+
+    shown, next_send = run_async(work)
+    for group in shown.groups:
+        title = f"{LANGUAGE_NAMES.get(group.locale, group.locale)} ({group.locale})"
+        if group.text_locale != group.locale:
+            title += f", gets the {LANGUAGE_NAMES[group.text_locale]} text"
+        title += f" · {group.recipients} recipient{'s' if group.recipients != 1 else ''}"
+        console.print(Panel(group.text, title=title, title_align="left"), highlight=False)
+    console.print(
+        f"{shown.recipients} will get it; {shown.paused} have paused reminders and "
+        f"{shown.unreachable} have blocked the bot (they get nothing). Next send: {next_send}.",
+        highlight=False,
+    )
+
+
+@campaign_app.command("list")
+def campaign_list() -> None:
+    """Each campaign's state, schedule and delivery counts."""
+    from bot.domain import campaigns
+
+    async def work(settings: Settings) -> list[tuple[str, ...]]:
+        async def read(uow: UnitOfWork) -> list[tuple[str, ...]]:
+            from storage.reminders import Campaigns
+
+            every = list(await uow.repository(Campaigns).all())
+            counted = await campaigns.counts(uow, every)
+            rows = []
+            for campaign in every:
+                c = counted[campaign.id]
+                rows.append(
+                    (
+                        str(campaign.id),
+                        campaign.name,
+                        str(campaign.state),
+                        campaigns.describe_schedule(campaign.schedule, settings.zone),
+                        _local(campaign.next_run_at, settings),
+                        *(str(n) for n in (c.pending, c.held, c.sent, c.failed)),
+                        *(str(n) for n in (c.unreachable, c.skipped)),
+                    )
+                )
+            return rows
+
+        return await _with_uow(settings, read)
+
+    table = Table(
+        "id", "name", "state", "schedule", "next send", "pending", "held", "sent", "failed"
+    )
+    table.add_column("unreachable")
+    table.add_column("skipped")
+    for row in run_async(work):
+        table.add_row(*row)
+    console.print(table)
+
+
+def _campaign_action(name: str, action: str) -> int:
+    from bot.domain import campaigns
+
+    async def work(settings: Settings) -> int:
+        async def act(uow: UnitOfWork) -> int:
+            campaign = await campaigns.find_campaign(uow, name)
+            now = SystemClock().now()
+            if action == "pause":
+                return await campaigns.pause(uow, campaign, now)
+            if action == "resume":
+                return await campaigns.resume(uow, campaign, now, settings.zone)
+            return await campaigns.cancel(uow, campaign, now)
+
+        return await _with_uow(settings, act)
+
+    return run_async(work)
+
+
+@campaign_app.command("pause")
+def campaign_pause(name: str) -> None:
+    """Stop sending at once, also in the middle of a send; `resume` goes on."""
+    held = _campaign_action(name, "pause")
+    console.print(f"Campaign {name!r} paused; {held} messages held.")
+
+
+@campaign_app.command("resume")
+def campaign_resume(name: str) -> None:
+    """Go on with a paused campaign (quiet hours still apply)."""
+    released = _campaign_action(name, "resume")
+    console.print(f"Campaign {name!r} resumed; {released} messages released.")
+
+
+@campaign_app.command("cancel")
+def campaign_cancel(name: str) -> None:
+    """Send nothing more of it, now or later."""
+    withdrawn = _campaign_action(name, "cancel")
+    console.print(f"Campaign {name!r} cancelled; {withdrawn} messages withdrawn.")
+
+
+def _local(moment: datetime | None, settings: Settings) -> str:
+    if moment is None:
+        return "–"
+    return moment.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
+
+
+# The dispatcher on its own
+
+
+@app.command()
+def dispatch(
+    until_empty: Annotated[
+        bool, typer.Option(help="Stop when nothing is left to send (for batch runs).")
+    ] = False,
+) -> None:
+    """Only send what the outbox holds (no polling, no jobs): a process of its own."""
+    settings = settings_or_exit()
+    setup_logging(settings.log_level)
+
+    async def main() -> None:
+        from bot.runtime import SANDBOX_TOKEN
+        from bot.telegram_http import sending_bot
+
+        if settings.sandbox and settings.telegram_base_url.startswith("https://api.telegram.org"):
+            raise SettingsError("STEGVIS_BOT_TOKEN: required to send through Telegram")
+        token = settings.bot_token.get_secret_value() if settings.bot_token else SANDBOX_TOKEN
+        database = await open_database(settings)
+        policy = DispatchPolicy.from_settings(settings)
+        bot = sending_bot(token, settings, policy.concurrency + 8)
+        dispatcher = Dispatcher(
+            database, bot, SystemClock(), policy, SystemRandomness(), settings.zone
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await bot.initialize()
+        watcher = asyncio.create_task(_stop_when_empty(database, stop)) if until_empty else None
+        try:
+            await dispatcher.run_forever(stop, interval=0.5)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            await bot.shutdown()
+            await database.dispose()
+        stats = dispatcher.stats
+        elapsed = (stats.last_sent or 0.0) - (stats.first_sent or 0.0)
+        rate = stats.sent / elapsed if elapsed > 0 else 0.0
+        console.print(
+            f"sent={stats.sent} retried={stats.retried} dead={stats.dead} "
+            f"unreachable={stats.unreachable} held_back={stats.held_back} "
+            f"retry_after={stats.retry_after} seconds={elapsed:.3f} rate={rate:.1f}",
+            highlight=False,
+        )
+
+    try:
+        asyncio.run(main())
+    except SettingsError as error:
+        raise fail(str(error)) from None
+
+
+async def _stop_when_empty(database: Database, stop: asyncio.Event) -> None:
+    from sqlalchemy import func, select
+
+    from storage.models import OutboxMessage, OutboxStatus
+
+    waiting = [OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.SENDING]
+    while not stop.is_set():
+        await asyncio.sleep(0.5)
+        async with database.session() as session:
+            left = await session.scalar(
+                select(func.count()).where(OutboxMessage.status.in_(waiting))
+            )
+        if not left:
+            stop.set()
 
 
 def main() -> None:

@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("sv", "ar", "en")
 TELEGRAM_BOT_API = "https://api.telegram.org/bot"
+# Telegram's broadcast ceilings: about 30 messages a second, 1000 in paid broadcast mode.
+FREE_BROADCAST_RATE = 30.0
+PAID_BROADCAST_RATE = 1000.0
 
 
 def default_data_dir() -> Path:
@@ -65,6 +68,19 @@ class Settings(BaseSettings):
     web_secure_cookies: bool = False
     # `stegvis run` serves the dashboard beside the bot; off when `stegvis web` runs apart.
     web_with_bot: bool = True
+    # Telegram's paid broadcast: up to 1000 messages a second, paid in Stars above 30.
+    paid_broadcast: bool = False
+    # The outbox dispatcher. Messages a second overall (unset: Telegram's ceiling, 30, or
+    # 1000 in paid broadcast mode; 0: no limit, for an emulator only) and per chat (0: none).
+    dispatch_rate: Annotated[float, Field(ge=0)] | None = None
+    dispatch_chat_rate: Annotated[float, Field(ge=0, le=30)] = 1.0
+    dispatch_batch_size: Annotated[int, Field(ge=1, le=5000)] = 200
+    # How long a claimed row is reserved; a process that dies frees its rows after this.
+    dispatch_lease_seconds: Annotated[int, Field(ge=2, le=3600)] = 60
+    dispatch_max_attempts: Annotated[int, Field(ge=1, le=50)] = 6
+    dispatch_concurrency: Annotated[int, Field(ge=1, le=512)] = 64
+    # Hours before an appointment when the participant is reminded, e.g. "24,1".
+    appointment_reminder_hours: str = "24,1"
 
     @field_validator("timezone")
     @classmethod
@@ -90,6 +106,38 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError(f"{value!r} is neither a sqlite:// nor a postgresql:// URL")
         return value
+
+    @field_validator("appointment_reminder_hours")
+    @classmethod
+    def _reminder_hours(cls, value: str) -> str:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not parts or not all(part.isdigit() and 0 < int(part) <= 24 * 14 for part in parts):
+            raise ValueError(f"{value!r} is not a list of hours like 24,1 (1 to 336 each)")
+        return ",".join(parts)
+
+    @field_validator("dispatch_rate")
+    @classmethod
+    def _rate_within_telegram(cls, value: float | None, info: ValidationInfo) -> float | None:
+        paid = bool(info.data.get("paid_broadcast"))
+        ceiling = PAID_BROADCAST_RATE if paid else FREE_BROADCAST_RATE
+        if value is not None and value > ceiling:
+            mode = "in paid broadcast mode" if paid else "without STEGVIS_PAID_BROADCAST"
+            raise ValueError(f"{value:g} a second is above Telegram's {ceiling:g} {mode}")
+        return value
+
+    @property
+    def effective_dispatch_rate(self) -> float | None:
+        """Messages a second overall, or None for no limit (an emulator only)."""
+        if self.dispatch_rate is None:
+            return PAID_BROADCAST_RATE if self.paid_broadcast else FREE_BROADCAST_RATE
+        return self.dispatch_rate or None
+
+    @property
+    def appointment_reminder_offsets(self) -> list[int]:
+        """Hours before an appointment, largest first."""
+        return sorted(
+            {int(part) for part in self.appointment_reminder_hours.split(",")}, reverse=True
+        )
 
     @property
     def zone(self) -> ZoneInfo:

@@ -129,9 +129,11 @@ class Notifier:
         due_at: datetime | None = None,
         participant_id: int | None = None,
         mentor_id: int | None = None,
+        appointment_id: int | None = None,
     ) -> OutboxMessage | None:
         now = self.clock.now()
         return await self.uow.outbox.add(
+            appointment_id=appointment_id,
             chat_id=chat_id,
             payload=payload,
             key=key,
@@ -154,6 +156,7 @@ class Notifier:
         due_at: datetime | None = None,
         participant_id: int | None = None,
         mentor_id: int | None = None,
+        appointment_id: int | None = None,
     ) -> list[OutboxMessage]:
         """Queue text, split if it is longer than Telegram allows; buttons go on the last part."""
         parts = split_text(text)
@@ -168,6 +171,7 @@ class Notifier:
                 due_at=due_at,
                 participant_id=participant_id,
                 mentor_id=mentor_id,
+                appointment_id=appointment_id,
             )
             if row is not None:
                 rows.append(row)

@@ -30,6 +30,7 @@ from bot.dispatch import Dispatcher, DispatchPolicy
 from bot.flows.registry import FlowRegistry, Role
 from bot.i18n import resolve_locale, translator
 from bot.inbox import InboxProcessor
+from bot.telegram_http import sending_bot
 from bot.turn import Deps
 from storage.crypto import CryptoError, Keyring, generate_key, install_keyring
 from storage.db import Database
@@ -114,8 +115,15 @@ class BotRuntime:
             bot_username=settings.bot_username or "stegvis_bot",
         )
         self.application: StegvisApplication = build_application(self.deps, token)
+        policy = dispatch_policy or DispatchPolicy.from_settings(settings)
+        self.sending_bot = sending_bot(token, settings, policy.concurrency + 8)
         self.dispatcher = Dispatcher(
-            database, self.application.bot, self.deps.clock, dispatch_policy, self.deps.randomness
+            database,
+            self.sending_bot,
+            self.deps.clock,
+            policy,
+            self.deps.randomness,
+            settings.zone,
         )
         self.deps.dispatcher = self.dispatcher
         self.jobs = list(jobs)
@@ -134,6 +142,7 @@ class BotRuntime:
 
     async def start(self, *, polling: bool = True) -> None:
         await self.application.initialize()
+        await self.sending_bot.initialize()
         await self.application.start()
         me = self.application.bot
         if not self.settings.bot_username and me.username:
@@ -171,6 +180,7 @@ class BotRuntime:
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
+        await self.sending_bot.shutdown()
 
     async def _publish_commands(self) -> None:
         """Telegram's command list, in each language the bot speaks."""

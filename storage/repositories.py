@@ -188,6 +188,7 @@ class Outbox(Repository):
         participant_id: int | None = None,
         mentor_id: int | None = None,
         claimed_until: datetime | None = None,
+        appointment_id: int | None = None,
     ) -> OutboxMessage | None:
         """Queue a message once per key; a key seen before returns None and adds nothing."""
         existing = await self.session.scalar(
@@ -209,6 +210,7 @@ class Outbox(Repository):
             status=OutboxStatus.SENDING if claimed_until else OutboxStatus.PENDING,
             lease_until=claimed_until,
             attempts=0,
+            appointment_id=appointment_id,
         )
         self.session.add(row)
         await self.session.flush()

@@ -27,11 +27,16 @@ BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 TEST_KEY = generate_key()
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _keyring() -> Keyring:
-    keyring = Keyring(TEST_KEY)
-    install_keyring(keyring)
-    return keyring
+@pytest.fixture(scope="session")
+def _session_keyring() -> Keyring:
+    return Keyring(TEST_KEY)
+
+
+@pytest.fixture(autouse=True)
+def _keyring(_session_keyring: Keyring) -> Keyring:
+    """Every test starts with the test key: a command run in-process may install its own."""
+    install_keyring(_session_keyring)
+    return _session_keyring
 
 
 @pytest.fixture(autouse=True)

@@ -139,8 +139,11 @@ async def on_start(turn: Turn, update: Update) -> None:
     participant = turn.participant
     if participant is not None and participant.erased_at is None:
         if participant.unreachable_at is not None or participant.reminders_paused_at is not None:
+            resumed = participant.reminders_paused_at is not None
             participant.unreachable_at = None
             participant.reminders_paused_at = None
+            if resumed:
+                await turn.reply(_("Reminders are on again. Send /stop to pause them."))
         if code and (participant.invite_id is None or not await _same_invite(turn, code)):
             await turn.reply(
                 _("You are already part of the project, so you don't need a new invitation.")

@@ -1,6 +1,9 @@
 """Every table, imported in one place so metadata and Alembic see them all."""
 
-from storage.models.audit import AuditAction, AuditEvent
+from storage.models.audit import (
+    AuditAction,
+    AuditEvent,
+)
 from storage.models.base import Base
 from storage.models.core import (
     Cohort,
@@ -33,13 +36,30 @@ from storage.models.messaging import (
     OutboxMessage,
     OutboxStatus,
 )
-from storage.models.staff import StaffAccount, StaffRole
+from storage.models.reminders import (
+    Appointment,
+    AppointmentAnswer,
+    AppointmentStatus,
+    Campaign,
+    CampaignOccurrence,
+    CampaignState,
+)
+from storage.models.staff import (
+    StaffAccount,
+    StaffRole,
+)
 
 __all__ = [
+    "Appointment",
+    "AppointmentAnswer",
+    "AppointmentStatus",
     "Audience",
     "AuditAction",
     "AuditEvent",
     "Base",
+    "Campaign",
+    "CampaignOccurrence",
+    "CampaignState",
     "Circle",
     "Cohort",
     "ConsentRefusal",

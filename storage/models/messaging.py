@@ -25,6 +25,18 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # a transient fault; will be retried at available_at
     DEAD = "dead"  # given up, with its reason in last_error
+    HELD = "held"  # its campaign is paused; released by resume
+    SKIPPED = "skipped"  # not sent on purpose (reminders paused, left, cancelled): reason kept
+    UNREACHABLE = "unreachable"  # the recipient blocked the bot (Telegram answered 403)
+
+
+# Rows that may still be sent; everything else is final.
+OPEN_STATUSES = (
+    OutboxStatus.PENDING,
+    OutboxStatus.SENDING,
+    OutboxStatus.FAILED,
+    OutboxStatus.HELD,
+)
 
 
 class OutboxKind(StrEnum):
@@ -58,10 +70,20 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # Which dispatcher holds the lease: an outcome is recorded only by the holder, so a
+    # process that lost its lease (it stalled past it) cannot overwrite another's result.
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
+    # What the row belongs to, so pause, cancel and the delivery counts can act on it.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_occurrence.id"))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
 
     __table_args__ = (
-        Index("ix_outbox_status_available_at", "status", "available_at"),
+        # The dispatcher's claim: due rows of one status, most urgent first.
+        Index("ix_outbox_status_priority_available_at", "status", "priority", "available_at"),
         Index("ix_outbox_chat_id_status", "chat_id", "status"),
+        Index("ix_outbox_campaign_id_status", "campaign_id", "status"),
+        Index("ix_outbox_appointment_id", "appointment_id"),
     )
 
 

@@ -45,6 +45,8 @@ class Stack:
                 "telegram_base_url": self.emulator.bot_api_url,
                 "telegram_file_url": self.emulator.file_url,
                 "bot_username": BOT_USERNAME,
+                # Test users answer within milliseconds; pacing has tests of its own.
+                "dispatch_chat_rate": 0,
                 **overrides,
             }
         )
