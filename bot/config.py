@@ -51,6 +51,19 @@ class Settings(BaseSettings):
     # unset) and where this worker listens behind the reverse proxy.
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8443"
+    # Open sign-up (a plain link with no invitation code) and what applicants are told.
+    signup_open: bool = True
+    signup_answer_days: Annotated[int, Field(ge=1, le=60)] = 5
+    # Sign-ups one Telegram account may begin in 24 hours; more are refused kindly.
+    signup_starts_per_day: Annotated[int, Field(ge=1, le=50)] = 3
+    # Edited copies of the sign-up's place list and of where else to turn after a no.
+    signup_areas_file: Path | None = None
+    signup_elsewhere_file: Path | None = None
+    # How often someone in follow-up after work or studies gets a check-in.
+    follow_up_cadence: Literal["weekly", "fortnightly", "monthly"] = "monthly"
+    # The project's goals, printed beside the figures of `stegvis report` (ESF application).
+    goal_work_studies_percent: Annotated[int, Field(ge=0, le=100)] = 30
+    goal_step_percent: Annotated[int, Field(ge=0, le=100)] = 75
     sandbox_host: str = "127.0.0.1"
     sandbox_port: Annotated[int, Field(ge=0, le=65535)] = 8081
 
