@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
 
-from bot.flows import common, onboarding
+from bot.flows import caseload, checkin, common, onboarding, selfrating, steps
 from bot.flows.registry import FlowRegistry
 from bot.turn import BotData, Context, Deps
 
 # Flow modules in order of precedence; each exports build_handlers(registry).
 FLOW_MODULES = (
     onboarding,  # /start and joining; must see /start before anything else does
+    checkin,  # /checkin, the check-in's buttons (ci:)
+    selfrating,  # /rating, the self-rating's buttons (sr:)
+    caseload,  # mentors: /caseload, /participant, /cadence (cl:)
+    steps,  # mentors: /step (st:)
     common,  # /menu, /language, /help
 )
 
