@@ -156,11 +156,12 @@ def caseload_text(caseload: domain.Caseload, t: Translator) -> str:
             "Check-ins in the last four weeks. Answered: {answered}. Not answered: {expired}."
         ).format(answered=t.number(counts.answered), expired=t.number(counts.expired))
     )
-    lines.append(
-        t("{flag} needs a look · {paused} paused · {unreachable} cannot be reached").format(
-            flag=FLAG_MARK, paused=PAUSED_MARK, unreachable=UNREACHABLE_MARK
+    if any(entry.flags or marks(entry.participant) for entry in caseload.entries):
+        lines.append(
+            t("{flag} needs a look · {paused} paused · {unreachable} cannot be reached").format(
+                flag=FLAG_MARK, paused=PAUSED_MARK, unreachable=UNREACHABLE_MARK
+            )
         )
-    )
     return "\n".join(lines)
 
 
