@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
 
-from bot.flows import common, follow_up, onboarding, pending, plan, signup
+from bot.flows import (
+    caseload,
+    checkin,
+    common,
+    follow_up,
+    onboarding,
+    pending,
+    plan,
+    selfrating,
+    signup,
+    steps,
+)
 from bot.flows.registry import FlowRegistry
 from bot.turn import BotData, Context, Deps
 
@@ -18,6 +29,10 @@ FLOW_MODULES = (
     onboarding,  # /start and joining; must see /start before anything else does
     signup,  # open sign-up (the plain link), an applicant's status and withdrawal
     pending,  # /pending: mentors and coordinators answer applications
+    checkin,  # /checkin, the check-in's buttons (ci:)
+    selfrating,  # /rating, the self-rating's buttons (sr:)
+    caseload,  # mentors: /caseload, /participant, /cadence (cl:)
+    steps,  # mentors: /step (st:)
     plan,  # /plan: the action plan, and the check-in's question about a due step
     follow_up,  # /end, /resume, ending the contact, the 3- and 6-month questions
     common,  # /menu, /language, /help

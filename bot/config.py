@@ -6,11 +6,12 @@ misconfigured deployment never half-starts and then fails at the first participa
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("sv", "ar", "en")
@@ -64,6 +65,14 @@ class Settings(BaseSettings):
     # The project's goals, printed beside the figures of `stegvis report` (ESF application).
     goal_work_studies_percent: Annotated[int, Field(ge=0, le=100)] = 30
     goal_step_percent: Annotated[int, Field(ge=0, le=100)] = 75
+    # Check-ins: the default day (Monday is 0) and local time; one nudge, then closed.
+    checkin_weekday: Annotated[int, Field(ge=0, le=6)] = 0
+    checkin_time: time = time(10, 0)
+    checkin_nudge_after_hours: Annotated[int, Field(ge=1, le=168)] = 24
+    checkin_expire_after_hours: Annotated[int, Field(ge=2, le=720)] = 72
+    # Self-ratings are offered every this many months; another questionnaire may be loaded.
+    selfrating_every_months: Literal[1, 2, 3, 4, 6, 12] = 3
+    selfrating_file: Path | None = None
     sandbox_host: str = "127.0.0.1"
     sandbox_port: Annotated[int, Field(ge=0, le=65535)] = 8081
 
@@ -90,6 +99,26 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         if value and not value.startswith(("sqlite", "postgresql", "postgres")):
             raise ValueError(f"{value!r} is neither a sqlite:// nor a postgresql:// URL")
+        return value
+
+    @field_validator("selfrating_file")
+    @classmethod
+    def _usable_questionnaire(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            from bot.domain.selfrating import InstrumentError, load_instrument
+
+            try:
+                load_instrument(value)
+            except InstrumentError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("checkin_expire_after_hours")
+    @classmethod
+    def _expiry_after_nudge(cls, value: int, info: ValidationInfo) -> int:
+        nudge = info.data.get("checkin_nudge_after_hours")
+        if nudge is not None and value <= nudge:
+            raise ValueError(f"must be more than STEGVIS_CHECKIN_NUDGE_AFTER_HOURS ({nudge})")
         return value
 
     @property

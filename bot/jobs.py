@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain import signup
+from bot.flows.checkin import CheckinJob
+from bot.flows.selfrating import SelfRatingJob
 from bot.runtime import PeriodicJob
 from bot.turn import Deps
 
 
 def default_jobs() -> list[PeriodicJob]:
-    return [journey_job()]
+    return [
+        PeriodicJob("checkins", timedelta(seconds=30), CheckinJob()),
+        PeriodicJob("selfrating-offers", timedelta(minutes=1), SelfRatingJob()),
+        journey_job(),
+    ]
 
 
 def journey_job(every: timedelta = timedelta(seconds=30)) -> PeriodicJob:
