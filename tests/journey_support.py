@@ -88,7 +88,7 @@ async def participant(
                 ParticipantStatus.ENDED: EndedReason.MOVED,
             }.get(status)
             await lifecycle.change_status(
-                uow, found, status, reason=reason, by=ChangedBy.system(), now=now
+                uow, found, status, reason=reason, by=ChangedBy.system(), now=now, rhythm=None
             )
             await uow.commit()
     return participant_id

@@ -37,7 +37,12 @@ async def test_each_change_is_kept_with_who_made_it_and_when(
         mentor = await uow.mentors.get(mentor_id)
         assert participant is not None and mentor is not None
         await lifecycle.leave(
-            uow, participant, EndedReason.STUDIES, by=ChangedBy.mentor(mentor), now=clock.now()
+            uow,
+            participant,
+            EndedReason.STUDIES,
+            by=ChangedBy.mentor(mentor),
+            now=clock.now(),
+            rhythm=None,
         )
         await uow.commit()
     clock.advance(timedelta(days=10))
@@ -45,7 +50,12 @@ async def test_each_change_is_kept_with_who_made_it_and_when(
         participant = await uow.participants.get(pid)
         assert participant is not None
         await lifecycle.leave(
-            uow, participant, EndedReason.OWN_WISH, by=ChangedBy.participant(), now=clock.now()
+            uow,
+            participant,
+            EndedReason.OWN_WISH,
+            by=ChangedBy.participant(),
+            now=clock.now(),
+            rhythm=None,
         )
         await uow.commit()
     async with UnitOfWork(database) as uow:
@@ -112,7 +122,13 @@ async def test_a_change_that_makes_no_sense_is_refused_and_nothing_is_kept(
         before = len(await lifecycle.history(uow, pid))
         with pytest.raises(LifecycleError, match=message):
             await lifecycle.change_status(
-                uow, participant, to, reason=reason, by=ChangedBy.system(), now=clock.now()
+                uow,
+                participant,
+                to,
+                reason=reason,
+                by=ChangedBy.system(),
+                now=clock.now(),
+                rhythm=None,
             )
         assert len(await lifecycle.history(uow, pid)) == before
 
@@ -126,7 +142,12 @@ async def test_leaving_for_work_schedules_questions_at_three_and_six_months(
         participant = await uow.participants.get(pid)
         assert participant is not None
         await lifecycle.leave(
-            uow, participant, EndedReason.WORK, by=ChangedBy.staff("Eva"), now=clock.now()
+            uow,
+            participant,
+            EndedReason.WORK,
+            by=ChangedBy.staff("Eva"),
+            now=clock.now(),
+            rhythm=None,
         )
         await uow.commit()
     async with database.session() as session:
@@ -155,7 +176,12 @@ async def test_ending_cancels_follow_up_questions_and_queued_reminders_but_not_r
         participant = await uow.participants.get(pid)
         assert participant is not None
         await lifecycle.leave(
-            uow, participant, EndedReason.OWN_WISH, by=ChangedBy.participant(), now=clock.now()
+            uow,
+            participant,
+            EndedReason.OWN_WISH,
+            by=ChangedBy.participant(),
+            now=clock.now(),
+            rhythm=None,
         )
         await uow.commit()
     async with database.session() as session:
@@ -197,3 +223,54 @@ async def test_a_mentor_acts_on_their_own_participants_and_a_coordinator_on_all(
     assert lifecycle.may_act_on(await seed.get_mentor(database, own), participant)
     assert not lifecycle.may_act_on(await seed.get_mentor(database, other), participant)
     assert lifecycle.may_act_on(await seed.get_mentor(database, boss), participant)
+
+
+async def test_follow_up_makes_check_ins_monthly_and_coming_back_makes_them_weekly_again(
+    database: Database, clock: ManualClock
+) -> None:
+    from bot.config import load_settings
+    from bot.domain import checkin
+    from storage.models import Cadence, ScheduleKind, Step, StepKind
+    from storage.models.progress import Schedules
+
+    rhythm = lifecycle.Rhythm.from_settings(load_settings())
+    pid = await seed.participant(database, clock.now())
+    clock.advance(timedelta(days=2))  # Wednesday 7 January
+
+    async def cadence() -> tuple[Cadence, object]:
+        async with UnitOfWork(database) as uow:
+            schedule = await uow.repository(Schedules).get(pid, ScheduleKind.CHECKIN)
+            assert schedule is not None
+            return checkin.choice_of(schedule.spec).cadence, schedule.next_due_at
+
+    async with UnitOfWork(database) as uow:
+        participant = await uow.participants.get(pid)
+        assert participant is not None
+        await lifecycle.leave(
+            uow,
+            participant,
+            EndedReason.WORK,
+            by=ChangedBy.system(),
+            now=clock.now(),
+            rhythm=rhythm,
+        )
+        await uow.commit()
+    monthly, first = await cadence()
+    # Left on Wednesday 7 January: the next check-in is on the first Monday of February.
+    assert monthly is Cadence.MONTHLY and str(first) == "2026-02-02 09:00:00+00:00"
+    clock.advance(timedelta(days=60))
+    async with UnitOfWork(database) as uow:
+        participant = await uow.participants.get(pid)
+        assert participant is not None
+        await lifecycle.resume(
+            uow, participant, by=ChangedBy.system(), now=clock.now(), rhythm=rhythm
+        )
+        await uow.commit()
+    weekly, _ = await cadence()
+    assert weekly is Cadence.WEEKLY
+    async with database.session() as session:
+        steps = (await session.scalars(select(Step))).all()
+        # Leaving for work is a step forward, recorded once.
+        assert [step.kind for step in steps] == [StepKind.LEFT_FOR_WORK]
+        questions = (await session.scalars(select(FollowUpQuestion))).all()
+        assert {q.status for q in questions} == {FollowUpStatus.CANCELLED}

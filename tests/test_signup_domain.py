@@ -137,7 +137,12 @@ async def test_approving_picks_the_least_loaded_mentor_who_writes_the_language_a
         mentor = await uow.mentors.get(swedish_only)
         assert mentor is not None
         approved = await signup.approve(
-            uow, application_id, cohort_id=None, by=ChangedBy.mentor(mentor), now=clock.now()
+            uow,
+            application_id,
+            cohort_id=None,
+            by=ChangedBy.mentor(mentor),
+            now=clock.now(),
+            rhythm=None,
         )
         await uow.commit()
     assert approved.mentor.id == free and approved.cohort.id == cohort
@@ -169,7 +174,12 @@ async def test_approval_is_refused_while_every_such_mentor_is_full_and_works_whe
     async with UnitOfWork(database) as uow:
         with pytest.raises(SignupError) as refused:
             await signup.approve(
-                uow, application_id, cohort_id=None, by=ChangedBy.staff("Eva"), now=clock.now()
+                uow,
+                application_id,
+                cohort_id=None,
+                by=ChangedBy.staff("Eva"),
+                now=clock.now(),
+                rhythm=None,
             )
         assert refused.value.problem is Problem.NO_ROOM
         assert "Amina Haddad 1/1" in str(refused.value)
@@ -178,12 +188,22 @@ async def test_approval_is_refused_while_every_such_mentor_is_full_and_works_whe
         leaving = await uow.participants.get(taken)
         assert leaving is not None
         await lifecycle.leave(
-            uow, leaving, lifecycle.EndedReason.MOVED, by=ChangedBy.system(), now=clock.now()
+            uow,
+            leaving,
+            lifecycle.EndedReason.MOVED,
+            by=ChangedBy.system(),
+            now=clock.now(),
+            rhythm=None,
         )
         await uow.commit()
     async with UnitOfWork(database) as uow:
         approved = await signup.approve(
-            uow, application_id, cohort_id=None, by=ChangedBy.staff("Eva"), now=clock.now()
+            uow,
+            application_id,
+            cohort_id=None,
+            by=ChangedBy.staff("Eva"),
+            now=clock.now(),
+            rhythm=None,
         )
         await uow.commit()
     assert approved.mentor.id == amina
@@ -200,7 +220,12 @@ async def test_approval_without_a_mentor_who_writes_the_language_says_so(
     async with UnitOfWork(database) as uow:
         with pytest.raises(SignupError) as refused:
             await signup.approve(
-                uow, application_id, cohort_id=None, by=ChangedBy.staff("Eva"), now=clock.now()
+                uow,
+                application_id,
+                cohort_id=None,
+                by=ChangedBy.staff("Eva"),
+                now=clock.now(),
+                rhythm=None,
             )
     assert refused.value.problem is Problem.NO_MENTOR_SPEAKS
 
@@ -215,16 +240,31 @@ async def test_with_several_cohorts_approval_asks_which(
     async with UnitOfWork(database) as uow:
         with pytest.raises(SignupError) as refused:
             await signup.approve(
-                uow, application_id, cohort_id=None, by=ChangedBy.staff("Eva"), now=clock.now()
+                uow,
+                application_id,
+                cohort_id=None,
+                by=ChangedBy.staff("Eva"),
+                now=clock.now(),
+                rhythm=None,
             )
         assert refused.value.problem is Problem.CHOOSE_COHORT
         approved = await signup.approve(
-            uow, application_id, cohort_id=autumn, by=ChangedBy.staff("Eva"), now=clock.now()
+            uow,
+            application_id,
+            cohort_id=autumn,
+            by=ChangedBy.staff("Eva"),
+            now=clock.now(),
+            rhythm=None,
         )
         assert approved.cohort.name == "Lumena höst"
         with pytest.raises(SignupError) as again:
             await signup.approve(
-                uow, application_id, cohort_id=autumn, by=ChangedBy.staff("Eva"), now=clock.now()
+                uow,
+                application_id,
+                cohort_id=autumn,
+                by=ChangedBy.staff("Eva"),
+                now=clock.now(),
+                rhythm=None,
             )
         assert again.value.problem is Problem.NOT_PENDING
 

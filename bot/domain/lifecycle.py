@@ -14,20 +14,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from storage.journey import Lifecycle
 from storage.models import (
     ActorKind,
+    Cadence,
     EndedReason,
     LifecycleEvent,
     Mentor,
     OutboxKind,
     Participant,
     ParticipantStatus,
+    Step,
+    StepKind,
+    StepSource,
 )
 from storage.uow import UnitOfWork
 
-from . import follow_up
+from . import checkin, follow_up
 from .onboarding import DomainError
 
 APPLIED = ParticipantStatus.APPLIED
@@ -87,6 +95,24 @@ class ChangedBy:
     @classmethod
     def system(cls) -> ChangedBy:
         return cls(ActorKind.SYSTEM)
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """How often check-ins come in each phase: weekly while active, the project's choice
+    (monthly by default) in follow-up. From settings; the lifecycle sets the schedule."""
+
+    zone: ZoneInfo
+    checkin: checkin.CheckinPolicy
+    follow_up: Cadence = Cadence.MONTHLY
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Rhythm:
+        return cls(
+            zone=settings.zone,
+            checkin=checkin.CheckinPolicy.from_settings(settings),
+            follow_up=Cadence(settings.follow_up_cadence),
+        )
 
 
 def receives_checkins(participant: Participant) -> bool:
@@ -156,8 +182,11 @@ async def change_status(
     reason: EndedReason | None = None,
     by: ChangedBy,
     now: datetime,
+    rhythm: Rhythm | None,
 ) -> LifecycleEvent:
-    """Move a participant to `to`, keep the event, and do what the new status implies."""
+    """Move a participant to `to`, keep the event, and do what the new status implies:
+    follow-up questions, the check-in cadence (with a `rhythm`; None leaves the schedule
+    to the check-in job), no reminders after the end."""
     current = participant.status
     _check(participant, current, to, reason)
     participant.status = to
@@ -175,9 +204,40 @@ async def change_status(
         await lifecycle.cancel_queued(participant.id, NOT_FOR_ENDED, "participant ended")
     if to is FOLLOW_UP:
         await follow_up.schedule_questions(uow, participant, event)
+        await _record_left_step(uow, participant, by, now, rhythm)
     elif current is FOLLOW_UP:
         await follow_up.cancel_questions(uow, participant)
+    if rhythm is not None and to in (ACTIVE, FOLLOW_UP):
+        cadence = rhythm.follow_up if to is FOLLOW_UP else Cadence.WEEKLY
+        await checkin.change_cadence(uow, participant, cadence, now, rhythm.zone, rhythm.checkin)
     return event
+
+
+async def _record_left_step(
+    uow: UnitOfWork, participant: Participant, by: ChangedBy, now: datetime, rhythm: Rhythm | None
+) -> None:
+    """Leaving for work or studies is a step forward (stegförflyttning) as ESF counts
+    them; a mentor who recorded it with /step just before is not counted twice."""
+    recent = await uow.session.scalar(
+        select(Step.id).where(
+            Step.participant_id == participant.id,
+            Step.kind == StepKind.LEFT_FOR_WORK,
+            Step.recorded_at > now - checkin.SAME_STEP_WITHIN,
+        )
+    )
+    if recent is not None:
+        return
+    zone = rhythm.zone if rhythm is not None else ZoneInfo("Europe/Stockholm")
+    uow.session.add(
+        Step(
+            participant_id=participant.id,
+            kind=StepKind.LEFT_FOR_WORK,
+            taken_on=now.astimezone(zone).date(),
+            source=StepSource.MENTOR,
+            recorded_by_mentor_id=by.mentor_id,
+            recorded_at=now,
+        )
+    )
 
 
 def _event(
@@ -207,21 +267,31 @@ async def leave(
     *,
     by: ChangedBy,
     now: datetime,
+    rhythm: Rhythm | None,
 ) -> LifecycleEvent:
     """Someone leaves the active phase: for work or studies into follow-up, else ended.
     Someone already in follow-up who leaves ends the contact."""
     if reason is EndedReason.DECLINED:
         raise LifecycleError("only an application is declined")
     if participant.status is ACTIVE and reason in WORK_OR_STUDIES:
-        return await change_status(uow, participant, FOLLOW_UP, reason=reason, by=by, now=now)
-    return await change_status(uow, participant, ENDED, reason=reason, by=by, now=now)
+        return await change_status(
+            uow, participant, FOLLOW_UP, reason=reason, by=by, now=now, rhythm=rhythm
+        )
+    return await change_status(
+        uow, participant, ENDED, reason=reason, by=by, now=now, rhythm=rhythm
+    )
 
 
 async def resume(
-    uow: UnitOfWork, participant: Participant, *, by: ChangedBy, now: datetime
+    uow: UnitOfWork,
+    participant: Participant,
+    *,
+    by: ChangedBy,
+    now: datetime,
+    rhythm: Rhythm | None,
 ) -> LifecycleEvent:
     """Back to active: the job or course ended, or someone who left comes back."""
-    return await change_status(uow, participant, ACTIVE, by=by, now=now)
+    return await change_status(uow, participant, ACTIVE, by=by, now=now, rhythm=rhythm)
 
 
 async def history(uow: UnitOfWork, participant_id: int) -> Sequence[LifecycleEvent]:

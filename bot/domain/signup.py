@@ -398,7 +398,12 @@ async def submit(
         participant.gender = draft.gender
         participant.consent_at = draft.consent_at
         await lifecycle.change_status(
-            uow, participant, ParticipantStatus.APPLIED, by=ChangedBy.participant(), now=now
+            uow,
+            participant,
+            ParticipantStatus.APPLIED,
+            by=ChangedBy.participant(),
+            now=now,
+            rhythm=None,
         )
     application = await uow.repository(Signups).add_application(
         Application(
@@ -542,6 +547,7 @@ async def approve(
     cohort_id: int | None,
     by: ChangedBy,
     now: datetime,
+    rhythm: lifecycle.Rhythm | None,
 ) -> Approved:
     """Into a cohort, with a mentor who speaks their language and has room."""
     application = await _open_application(uow, application_id)
@@ -568,7 +574,9 @@ async def approve(
     application.decided_at = now
     application.decided_by_mentor_id = by.mentor_id
     application.decided_by_name = by.name
-    await lifecycle.change_status(uow, participant, ParticipantStatus.ACTIVE, by=by, now=now)
+    await lifecycle.change_status(
+        uow, participant, ParticipantStatus.ACTIVE, by=by, now=now, rhythm=rhythm
+    )
     return Approved(participant, application, mentor, cohort)
 
 
@@ -594,7 +602,13 @@ async def decline(
     application.area_other = None
     participant.display_name = None
     await lifecycle.change_status(
-        uow, participant, ParticipantStatus.ENDED, reason=EndedReason.DECLINED, by=by, now=now
+        uow,
+        participant,
+        ParticipantStatus.ENDED,
+        reason=EndedReason.DECLINED,
+        by=by,
+        now=now,
+        rhythm=None,
     )
     return Declined(participant, application)
 
@@ -615,6 +629,7 @@ async def withdraw(uow: UnitOfWork, participant: Participant, now: datetime) -> 
         reason=EndedReason.OWN_WISH,
         by=ChangedBy.participant(),
         now=now,
+        rhythm=None,
     )
     return application
 

@@ -34,6 +34,7 @@ from storage.models import Checkin, CheckinStatus, CheckinStep, FlagKind, Outbox
 from storage.models.progress import Checkins, IdleConversations
 from storage.uow import UnitOfWork
 
+from . import plan
 from .common import default_fallback, show_menu, stale_button
 from .notices import tell_mentors
 from .registry import PARTICIPANTS, Command, FlowRegistry, MenuItem, Role, role_of
@@ -244,6 +245,7 @@ async def answer_help(turn: Turn, checkin_id: int | None, answer: str | None) ->
                 date=when(schedule.next_due_at, _)
             )
         )
+        await plan.ask_due_step(turn)  # "Did you ...?" about a step of the plan that is due
         return
     log.info(
         "update=%s participant=%s asked for help in checkin=%s",

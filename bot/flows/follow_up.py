@@ -120,6 +120,26 @@ async def on_end(turn: Turn, update: Update) -> None:
     await confirm_end(turn, participant, reason)
 
 
+async def offer_follow_up(turn: Turn, participant: Participant) -> None:
+    """A mentor recorded that someone left for work or studies (/step): offer to move
+    them to follow-up, which the mentor confirms."""
+    if participant.status is not ParticipantStatus.ACTIVE:
+        return
+    _ = turn.t
+    await turn.reply(
+        _("Has {id} left the project for work or for studies? Then they move to follow-up.").format(
+            id=participant.public_id
+        ),
+        [
+            [
+                Button(_(REASON_LABELS[reason]), pack(FLOW, "why", participant.id, reason.value))
+                for reason in (EndedReason.WORK, EndedReason.STUDIES)
+            ],
+            [Button(_("Not now"), pack(FLOW, "cancel"))],
+        ],
+    )
+
+
 async def may_end(turn: Turn, participant: Participant) -> bool:
     _ = turn.t
     if participant.status is ParticipantStatus.APPLIED:
@@ -170,7 +190,12 @@ async def end_by_mentor(
     _ = turn.t
     try:
         event = await lifecycle.leave(
-            turn.uow, participant, reason, by=ChangedBy.mentor(mentor), now=turn.clock.now()
+            turn.uow,
+            participant,
+            reason,
+            by=ChangedBy.mentor(mentor),
+            now=turn.clock.now(),
+            rhythm=lifecycle.Rhythm.from_settings(turn.deps.settings),
         )
     except LifecycleError:
         await stale_button(turn)
@@ -271,7 +296,13 @@ async def on_resume(turn: Turn, update: Update) -> None:
             ).format(id=participant.public_id)
         )
         return
-    await lifecycle.resume(turn.uow, participant, by=ChangedBy.mentor(mentor), now=turn.clock.now())
+    await lifecycle.resume(
+        turn.uow,
+        participant,
+        by=ChangedBy.mentor(mentor),
+        now=turn.clock.now(),
+        rhythm=lifecycle.Rhythm.from_settings(turn.deps.settings),
+    )
     if participant.mentor_id is None:
         participant.mentor_id = mentor.id
     log.info(
@@ -322,6 +353,7 @@ async def quit_contact(turn: Turn) -> None:
         EndedReason.OWN_WISH,
         by=ChangedBy.participant(),
         now=turn.clock.now(),
+        rhythm=None,
     )
     log.info("update=%s participant=%s ended the contact", turn.update_id, participant.public_id)
     if turn.callback_message_id is not None:

@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import pack
 from bot.domain import signup as domain
-from bot.domain.lifecycle import ChangedBy
+from bot.domain.lifecycle import ChangedBy, Rhythm
 from bot.domain.signup import Gender, Problem, SignupError
 from bot.i18n import LANGUAGE_NAMES, N_
 from bot.messaging import Button, Keyboard
@@ -209,6 +209,7 @@ async def approve(
             cohort_id=cohort_id,
             by=ChangedBy.mentor(mentor),
             now=turn.clock.now(),
+            rhythm=Rhythm.from_settings(settings),
         )
     except SignupError as error:
         log.info(

@@ -361,6 +361,9 @@ async def mentor_button(turn: Turn, mentor: Mentor) -> None:
     if action == "cancel" and callback.is_("cancel", 0):
         await cancel(turn)
         return
+    if action in ("who", "due") and callback.is_(action, 1):
+        await choice(turn, mentor, action, callback.arg(0) or "")
+        return
     if number is None:
         await stale_button(turn)
         return
@@ -386,8 +389,6 @@ async def mentor_button(turn: Turn, mentor: Mentor) -> None:
             await refused(turn, mentor)
             return
         await goal_action(turn, mentor, mine.participant, mine.goal, action)
-    elif action in ("who", "due") and callback.is_(action, 1):
-        await choice(turn, mentor, action, callback.arg(0) or "")
     else:
         await stale_button(turn)
 

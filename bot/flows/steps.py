@@ -23,6 +23,7 @@ from bot.messaging import Button, Keyboard, Notifier
 from bot.turn import Turn, turn_handler
 from storage.models import OutboxKind, Participant, StepKind
 
+from . import follow_up
 from .caseload import own_participant, require_mentor
 from .common import stale_button
 from .notices import command_args
@@ -103,6 +104,8 @@ async def record(
             kind=OutboxKind.NOTIFICATION,
             participant_id=participant.id,
         )
+    if kind is StepKind.LEFT_FOR_WORK:
+        await follow_up.offer_follow_up(turn, participant)  # work or studies: follow-up
 
 
 @turn_handler

@@ -10,10 +10,15 @@ from tests.e2e.harness import Person, Stack
 
 
 async def edited(person: Person, message_id: int, *fragments: str) -> ChatMessage:
-    """Wait until the bot has edited message `message_id` to contain every fragment."""
+    """Wait until the bot has edited message `message_id` to show every fragment (in its
+    text or on its buttons)."""
+
+    def shows(message: ChatMessage) -> bool:
+        seen = message.body + "\n" + "\n".join(message.button_labels)
+        return message.id == message_id and all(fragment in seen for fragment in fragments)
 
     def done(messages: list[ChatMessage]) -> bool:
-        return any(m.id == message_id and all(f in m.body for f in fragments) for m in messages)
+        return any(shows(m) for m in messages)
 
     messages = await person.client.wait_for(person.user_id, done)
     return next(m for m in messages if m.id == message_id)
