@@ -274,3 +274,31 @@ async def test_follow_up_makes_check_ins_monthly_and_coming_back_makes_them_week
         assert [step.kind for step in steps] == [StepKind.LEFT_FOR_WORK]
         questions = (await session.scalars(select(FollowUpQuestion))).all()
         assert {q.status for q in questions} == {FollowUpStatus.CANCELLED}
+
+
+async def test_participants_from_before_the_journey_get_their_first_status_as_an_event(
+    database: Database,
+) -> None:
+    from sqlalchemy import text
+
+    from storage import migrate
+
+    await migrate.downgrade(database, "0001")
+    async with database.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO participant (public_id, locale, status, joined_at) "
+                "VALUES ('POLD1', 'sv', 'active', '2025-11-03 09:00:00')"
+            )
+        )
+    await migrate.upgrade(database)
+    async with UnitOfWork(database) as uow:
+        participant = await uow.participants.by_public_id("POLD1")
+        assert participant is not None
+        (event,) = await lifecycle.history(uow, participant.id)
+        assert (event.from_status, event.to_status, event.actor) == (
+            None,
+            ParticipantStatus.ACTIVE,
+            ActorKind.SYSTEM,
+        )
+        assert event.occurred_at == participant.joined_at

@@ -3,6 +3,10 @@
 Revision ID: 0006
 Revises: 0001
 Create Date: 2026-11-26 13:22:50.703972
+
+Statuses become events with who and when (lifecycle_event); open sign-up keeps its
+drafts, starts and applications; the action plan keeps goals, steps and every change;
+follow-up keeps the questions at 3 and 6 months after someone left for work or studies.
 """
 
 from collections.abc import Sequence
@@ -104,6 +108,14 @@ def upgrade() -> None:
             name=op.f("fk_lifecycle_event_participant_id_participant"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lifecycle_event")),
+    )
+    # Participants who joined before statuses were kept as events get their first one
+    # now, so reports count them from the day they joined.
+    op.execute(
+        sa.text(
+            "INSERT INTO lifecycle_event (participant_id, from_status, to_status, actor, "
+            "occurred_at) SELECT id, NULL, status, 'system', joined_at FROM participant"
+        )
     )
     with op.batch_alter_table("lifecycle_event", schema=None) as batch_op:
         batch_op.create_index(
