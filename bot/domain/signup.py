@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.clock import Randomness
-from bot.i18n import LANGUAGE_NAMES, N_, Translator
+from bot.i18n import N_, Translator
 from bot.messaging import Notifier
 from storage.journey import Lifecycle, Signups
 from storage.models import (
@@ -650,7 +650,8 @@ def topic_label(t: Translator, topic: str) -> str:
 
 
 def topics_text(t: Translator, topics: list[str]) -> str:
-    return ", ".join(topic_label(t, topic) for topic in topics)
+    """Listed with commas, not "and": "Money and debts" has an "and" of its own."""
+    return ("، " if t.rtl else ", ").join(topic_label(t, topic) for topic in topics)
 
 
 async def tell_approved(
@@ -682,28 +683,38 @@ async def tell_approved(
             kind=OutboxKind.NOTIFICATION,
             participant_id=participant.id,
         )
+    await _tell_mentor_of_new(notifier, translate, approved, areas, default_locale)
+
+
+async def _tell_mentor_of_new(
+    notifier: Notifier,
+    translate: TranslatorFactory,
+    approved: Approved,
+    areas: tuple[Area, ...],
+    default_locale: str,
+) -> None:
+    participant, mentor, application = approved.participant, approved.mentor, approved.application
     if mentor.telegram_user_id is None:
         return
-    m = translate(mentor.locale or default_locale)
-    application = approved.application
+    t = translate(mentor.locale or default_locale)
     place = (
         application.area_other
         if application.area == OTHER_AREA
-        else area_name(areas, application.area, m.locale)
+        else area_name(areas, application.area, t.locale)
     )
     await notifier.send_text(
         mentor.telegram_user_id,
-        m(
+        t(
             "New participant {id} ({name}) from open sign-up, now in {cohort}. "
             "Language: {language}. Lives in: {place}. Wants help with: {topics}. "
             "Please get in touch with them soon."
         ).format(
             id=participant.public_id,
-            name=name,
+            name=participant.display_name or "",
             cohort=approved.cohort.name,
-            language=LANGUAGE_NAMES.get(participant.locale, participant.locale),
+            language=t.language_name(participant.locale),
             place=place or "–",
-            topics=topics_text(m, application.topics),
+            topics=topics_text(t, application.topics),
         ),
         key=f"signup:mentor:{application.id}",
         kind=OutboxKind.NOTIFICATION,
@@ -770,7 +781,7 @@ async def tell_coordinators(
         t = translate(mentor.locale or default_locale)
         text = t("New application {id}. Language: {language}. Press /pending to answer.").format(
             id=participant.public_id,
-            language=LANGUAGE_NAMES.get(participant.locale, participant.locale),
+            language=t.language_name(participant.locale),
         )
         if application.urgent:
             text = (

@@ -287,13 +287,21 @@ async def on_resume(turn: Turn, update: Update) -> None:
     participant = await find_own(turn, mentor, argument)
     if participant is None:
         return
-    if participant.status not in (ParticipantStatus.FOLLOW_UP, ParticipantStatus.ENDED) or (
-        participant.erased_at is not None or participant.ended_reason == EndedReason.DECLINED.value
-    ):
+    public_id = participant.public_id
+    if participant.status is ParticipantStatus.ACTIVE:
+        await turn.reply(_("{id} is in the weekly support already.").format(id=public_id))
+        return
+    if participant.status is ParticipantStatus.APPLIED:
         await turn.reply(
-            _(
-                "{id} cannot be taken back: they are not in follow-up, nor has their contact ended."
-            ).format(id=participant.public_id)
+            _("{id} is still waiting for an answer: see /pending.").format(id=public_id)
+        )
+        return
+    if participant.erased_at is not None or participant.mentor_id is None:
+        # Never had a place (a no, or withdrawn), or erased their data: they sign up again.
+        await turn.reply(
+            _("{id} cannot be taken back here. They can sign up again with /start.").format(
+                id=public_id
+            )
         )
         return
     await lifecycle.resume(
@@ -303,8 +311,6 @@ async def on_resume(turn: Turn, update: Update) -> None:
         now=turn.clock.now(),
         rhythm=lifecycle.Rhythm.from_settings(turn.deps.settings),
     )
-    if participant.mentor_id is None:
-        participant.mentor_id = mentor.id
     log.info(
         "update=%s participant=%s resumed by mentor=%s",
         turn.update_id,

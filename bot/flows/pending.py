@@ -18,7 +18,7 @@ from bot.callbacks import pack
 from bot.domain import signup as domain
 from bot.domain.lifecycle import ChangedBy, Rhythm
 from bot.domain.signup import Gender, Problem, SignupError
-from bot.i18n import LANGUAGE_NAMES, N_
+from bot.i18n import N_
 from bot.messaging import Button, Keyboard
 from bot.turn import Turn, turn_handler
 from storage.models import Application, Mentor, Participant
@@ -84,9 +84,7 @@ def card(turn: Turn, application: Application, participant: Participant) -> str:
             id=participant.public_id, date=turn.t.datetime(application.submitted_at)
         ),
         _("Name: {name}").format(name=participant.display_name or ""),
-        _("Language: {language}").format(
-            language=LANGUAGE_NAMES.get(participant.locale, participant.locale)
-        ),
+        _("Language: {language}").format(language=turn.t.language_name(participant.locale)),
         _("Lives in: {place}").format(place=place or "–"),
         _("Wants help with: {topics}").format(
             topics=domain.topics_text(turn.t, list(application.topics))
@@ -231,7 +229,7 @@ async def approve(
                 ],
             )
             return
-        language = LANGUAGE_NAMES.get(error.locale or "", error.locale or "")
+        language = turn.t.language_name(error.locale or "")
         await turn.reply(_(PROBLEMS[error.problem]).format(language=language))
         return
     log.info(

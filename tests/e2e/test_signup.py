@@ -36,17 +36,20 @@ async def test_an_english_sign_up_is_approved_by_a_coordinator_and_the_mentor_is
     applicant = await participant_of(stack, 720)
     assert applicant.status is ParticipantStatus.APPLIED and applicant.mentor_id is None
 
-    await eva.expect(applicant.public_id)
+    news = await eva.expect(f"Ny ansökan {applicant.public_id}. Språk: engelska.")
+    assert "Lina" not in news.body  # ids only in a notification
     await eva.command("pending")
-    card = await eva.expect(f"Application {applicant.public_id}")
-    assert "Lina" in card.body and "Work, Housing" in card.body
-    await eva.press("Approve", message=card)
+    await eva.expect("1 ansökan väntar.")
+    card = await eva.expect(f"Ansökan {applicant.public_id}, skickad")
+    assert "Namn: Lina" in card.body and "Vill ha hjälp med: Arbete, Boende" in card.body
+    assert card.button_labels == ["Godkänn", "Avslå"]
+    await eva.press("Godkänn", message=card)
 
     welcome = await lina.expect("Welcome, Lina!")
     assert "Your mentor is Amina." in welcome.body
     news = await amina.expect("New participant")
     assert applicant.public_id in news.body and "Lumena vår" in news.body
-    await edited(eva, card.id, "Approved", "Amina Haddad")
+    await edited(eva, card.id, "Godkänd", "Amina Haddad")
     joined = await participant_of(stack, 720)
     assert joined.status is ParticipantStatus.ACTIVE
     assert [e.to_status for e in await lifecycle_of(stack, joined.id)] == [
@@ -80,15 +83,15 @@ async def test_a_decline_is_kind_says_where_else_to_turn_and_erases_the_name(
     kim = await stack.person(722, "Kim", "en")
     await sign_up_in_english(kim, name="Kim")
     await eva.command("pending")
-    card = await eva.expect("Application")
-    await eva.press("Decline", message=card)
-    confirm = await edited(eva, card.id, "Decline this application?")
-    await eva.press("Yes, decline", message=confirm)
+    card = await eva.expect("Ansökan")
+    await eva.press("Avslå", message=card)
+    confirm = await edited(eva, card.id, "Avslå den här ansökan?")
+    await eva.press("Ja, avslå", message=confirm)
 
     no = await kim.expect("Thank you for your application.")
     assert "It says nothing about you as a person." in no.body
     assert "Arbetsförmedlingen" in no.body and "1177" in no.body
-    await edited(eva, card.id, "Declined")
+    await edited(eva, card.id, "Avslagen")
     gone = await participant_of(stack, 722)
     assert (gone.status, gone.display_name, gone.ended_reason) == (
         ParticipantStatus.ENDED,
@@ -153,3 +156,81 @@ async def test_an_applicant_withdraws_and_the_application_leaves_the_list(stack:
     async with stack.database.session() as session:
         (application,) = (await session.scalars(select(Application))).all()
         assert application.decision is ApplicationDecision.WITHDRAWN
+
+
+async def test_an_arabic_sign_up_waits_while_arabic_mentors_are_full_and_passes_when_room_frees(
+    stack: Stack,
+) -> None:
+    await stack.cohort()
+    amina_id = await stack.mentor(
+        "Amina Haddad", ["sv", "ar"], telegram_user_id=AMINA, caseload_limit=1
+    )
+    await stack.mentor("Jonas Berg", ["sv"], telegram_user_id=JONAS, caseload_limit=10)
+    amina = await stack.person(AMINA, "Amina", "sv")
+    # Amina's only place is taken by Sara.
+    code = await stack.invite(mentor_id=amina_id)
+    sara = await stack.person(730, "Sara", "sv")
+    await sara.command("start", code)
+    await sara.press("Svenska")
+    await sara.press("Ja, jag godkänner")
+    await sara.expect("Välkommen, Sara!")
+    sara_id = (await participant_of(stack, 730)).public_id
+
+    omar = await stack.person(731, "Omar", "ar")
+    await omar.command("start")
+    await omar.expect("يُرجى اختيار اللغة")
+    await omar.press("العربية")
+    notice = await omar.expect("كيف نتعامل مع بياناتك")
+    await omar.press("نعم، أوافق", message=notice)
+    await omar.expect("ما الاسم الذي نناديك به؟")
+    await omar.say("عمر")
+    where = await omar.expect("ما مكان السكن؟")
+    assert where.button_labels[0] == "سودرتاليا Södertälje"
+    assert where.button_labels[-1] == "مكان آخر"
+    await omar.press("سودرتاليا", message=where)
+    topics = await omar.expect("ما نوع المساعدة المطلوبة؟")
+    await omar.press("السكن", message=topics)
+    await edited(omar, topics.id, "✓ السكن")
+    await omar.press("المال والديون", message=topics)
+    await edited(omar, topics.id, "✓ المال والديون")
+    await omar.press("تم", message=topics)
+    gender = await omar.expect("الصندوق الاجتماعي الأوروبي (ESF)", "ما جنسك؟")
+    assert gender.button_labels == ["امرأة", "رجل", "غير ذلك", "أفضّل عدم الإجابة"]
+    await omar.press("رجل", message=gender)
+    summary = await omar.expect("يُرجى التحقق من الإجابات")
+    assert "الاسم: عمر" in summary.body
+    assert "المساعدة المطلوبة: السكن، المال والديون" in summary.body
+    await omar.press("إرسال الطلب", message=summary)
+    sent = await omar.expect("شكرًا يا عمر! تم إرسال طلبك.")
+    assert "عادةً نرد خلال 5 أيام عمل." in sent.body
+
+    # No coordinator on Telegram: the mentors who write Arabic hear of it.
+    await amina.expect("Ny ansökan", "Språk: arabiska.")
+    await amina.command("pending")
+    card = await amina.expect("Ansökan", "Namn: عمر")
+    assert "Bor i: Södertälje" in card.body and "Kön: Man" in card.body
+    await amina.press("Godkänn", message=card)
+    refused = await amina.expect("Alla mentorer som skriver på arabiska är fulla.")
+    assert "Ansökan ligger kvar i listan" in refused.body
+    applicant = await participant_of(stack, 731)
+    assert applicant.status is ParticipantStatus.APPLIED and applicant.mentor_id is None
+
+    # Sara moves away: a place frees, and the same button now approves.
+    await amina.command("end", f"{sara_id} flyttat")
+    confirm = await amina.expect(f"Kontakten med {sara_id} avslutas (flyttat).")
+    await amina.press("Ja, gör det", message=confirm)
+    await amina.expect(f"✓ Kontakten med {sara_id} är avslutad.")
+    await amina.press("Godkänn", message=card)
+
+    welcome = await omar.expect("أهلًا وسهلًا يا عمر! صار لديك مكان في المشروع الآن.")
+    assert "اسم مرشدك: Amina" in welcome.body
+    news = await amina.expect("Ny deltagare", "från den öppna anmälan")
+    assert "Språk: arabiska" in news.body and "Vill ha hjälp med: Boende, Ekonomi och skulder" in (
+        news.body
+    )
+    joined = await participant_of(stack, 731)
+    assert (joined.status, joined.mentor_id) == (ParticipantStatus.ACTIVE, amina_id)
+    assert [(e.to_status, e.mentor_id) for e in await lifecycle_of(stack, joined.id)] == [
+        (ParticipantStatus.APPLIED, None),
+        (ParticipantStatus.ACTIVE, amina_id),
+    ]
