@@ -160,6 +160,14 @@ class Signups(Repository):
         )
         return (await self.session.scalars(query)).first()
 
+    async def of_participant(self, participant_id: int) -> Sequence[Application]:
+        query = (
+            select(Application)
+            .where(Application.participant_id == participant_id)
+            .order_by(Application.submitted_at, Application.id)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def pending(self, limit: int = 100) -> Sequence[tuple[Application, Participant]]:
         """Applications waiting for an answer: urgent ones first, then the oldest."""
         query = (
@@ -170,12 +178,6 @@ class Signups(Repository):
             .limit(limit)
         )
         return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
-
-    async def pending_count(self) -> int:
-        count = await self.session.scalar(
-            select(func.count()).where(Application.decision.is_(None))
-        )
-        return int(count or 0)
 
 
 class Plans(Repository):

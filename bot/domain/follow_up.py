@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from storage.journey import FollowUps
 from storage.models import (
@@ -120,9 +120,3 @@ async def answer(
 
 async def of_participant(uow: UnitOfWork, participant_id: int) -> list[FollowUpQuestion]:
     return list(await uow.repository(FollowUps).of_participant(participant_id))
-
-
-def next_question_day(questions: list[FollowUpQuestion]) -> date | None:
-    """When the next question is due (for telling the participant what to expect)."""
-    scheduled = [q.due_at for q in questions if q.status is FollowUpStatus.SCHEDULED]
-    return min(scheduled).date() if scheduled else None

@@ -433,10 +433,6 @@ async def pending(uow: UnitOfWork, limit: int = 100) -> list[Pending]:
     return [Pending(application, participant) for application, participant in rows]
 
 
-async def pending_count(uow: UnitOfWork) -> int:
-    return await uow.repository(Signups).pending_count()
-
-
 async def application_by_id(uow: UnitOfWork, application_id: int) -> Application | None:
     """An application, locked for this transaction: two answers at once are one after
     the other, and the second sees the first."""
