@@ -37,7 +37,7 @@ from storage.uow import UnitOfWork
 from . import plan
 from .common import default_fallback, show_menu, stale_button
 from .notices import tell_mentors
-from .registry import PARTICIPANTS, Command, FlowRegistry, MenuItem, Role, role_of
+from .registry import PARTICIPANTS, Command, FlowRegistry, MenuItem, Role, in_contact, role_of
 from .wording import (
     ACTIVITY_LABELS,
     FACES,
@@ -412,7 +412,7 @@ async def on_checkin_command(turn: Turn, update: Update) -> None:
     if role is Role.MENTOR:
         await turn.reply(turn.t("Check-ins are for participants. To see yours, use /caseload."))
         return
-    if role is not Role.PARTICIPANT:
+    if role is not Role.PARTICIPANT or not in_contact(turn):
         await show_menu(turn)
         return
     await show_schedule(turn)
@@ -507,7 +507,15 @@ async def on_message_in_flow(turn: Turn, message: Message) -> None:
 def build_handlers(registry: FlowRegistry) -> list[BaseHandler]:  # type: ignore[type-arg]
     registry.add_flow(FLOW, on_message_in_flow)
     registry.add_menu(
-        [MenuItem(N_("Check-in day and time"), pack(FLOW, "sched"), PARTICIPANTS, order=30)]
+        [
+            MenuItem(
+                N_("Check-in day and time"),
+                pack(FLOW, "sched"),
+                PARTICIPANTS,
+                order=30,
+                visible=in_contact,  # not after the contact has ended
+            )
+        ]
     )
     registry.add_commands(
         [Command("checkin", N_("your check-in: day and time"), PARTICIPANTS, order=20)]

@@ -35,7 +35,16 @@ from storage.models import (
 from .common import show_menu, stale_button
 from .onboarding import start_argument
 from .pending import refuse_non_mentor
-from .registry import MENTORS, PARTICIPANTS, Command, FlowRegistry, MenuItem, Role, role_of
+from .registry import (
+    MENTORS,
+    PARTICIPANTS,
+    Command,
+    FlowRegistry,
+    MenuItem,
+    Role,
+    in_contact,
+    role_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +78,6 @@ CADENCE = {
 
 def end_contact_button(t: Translator) -> Keyboard:
     return [[Button(t("End the contact"), pack(FLOW, "quit"))]]
-
-
-def in_contact(turn: Turn) -> bool:
-    return turn.participant is not None and lifecycle.in_caseload(turn.participant)
 
 
 # A mentor ends or resumes

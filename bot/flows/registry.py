@@ -100,6 +100,16 @@ def role_of(turn: Turn) -> Role:
     return Role.VISITOR
 
 
+def in_contact(turn: Turn) -> bool:
+    """Active or in follow-up: check-ins, self-ratings and reminders are for them."""
+    participant = turn.participant
+    return (
+        participant is not None
+        and participant.erased_at is None
+        and participant.status in (ParticipantStatus.ACTIVE, ParticipantStatus.FOLLOW_UP)
+    )
+
+
 EVERYONE = frozenset(Role)
 PARTICIPANTS = frozenset({Role.PARTICIPANT})
 MENTORS = frozenset({Role.MENTOR})

@@ -31,7 +31,7 @@ from storage.models.progress import SelfRatings
 
 from .common import default_fallback, show_menu, stale_button
 from .notices import tell_mentors
-from .registry import PARTICIPANTS, Command, FlowRegistry, MenuItem, Role, role_of
+from .registry import PARTICIPANTS, Command, FlowRegistry, MenuItem, Role, in_contact, role_of
 from .wording import greeting, short_name
 
 log = logging.getLogger(__name__)
@@ -275,7 +275,7 @@ async def on_rating_command(turn: Turn, update: Update) -> None:
             turn.t("Self-ratings are for participants. To see a participant's, use /participant.")
         )
         return
-    if role is not Role.PARTICIPANT:
+    if role is not Role.PARTICIPANT or not in_contact(turn):
         await show_menu(turn)
         return
     await start(turn)
@@ -330,7 +330,13 @@ async def on_message_in_flow(turn: Turn, message: Message) -> None:
 
 def build_handlers(registry: FlowRegistry) -> list[BaseHandler]:  # type: ignore[type-arg]
     registry.add_flow(FLOW, on_message_in_flow)
-    registry.add_menu([MenuItem(N_("Self-rating"), pack(FLOW, "start"), PARTICIPANTS, order=35)])
+    registry.add_menu(
+        [
+            MenuItem(
+                N_("Self-rating"), pack(FLOW, "start"), PARTICIPANTS, order=35, visible=in_contact
+            )
+        ]
+    )
     registry.add_commands(
         [Command("rating", N_("rate how things are going for you"), PARTICIPANTS, order=25)]
     )

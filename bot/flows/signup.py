@@ -36,7 +36,7 @@ from storage.models import ParticipantStatus, SignupDraft
 
 from . import onboarding
 from .common import show_menu, stale_button
-from .registry import APPLICANTS, VISITORS, FlowRegistry, MenuItem, Role, role_of
+from .registry import APPLICANTS, PARTICIPANTS, VISITORS, FlowRegistry, MenuItem, Role, role_of
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,16 @@ def places(turn: Turn) -> tuple[domain.Place, ...]:
 
 def sign_up_open(turn: Turn) -> bool:
     return turn.deps.settings.signup_open
+
+
+def ended(turn: Turn) -> bool:
+    """A former participant, where the project has open sign-up."""
+    participant = turn.participant
+    return (
+        sign_up_open(turn)
+        and participant is not None
+        and participant.status is ParticipantStatus.ENDED
+    )
 
 
 # Entry points (from /start in onboarding, and the visitor's menu button)
@@ -658,6 +668,9 @@ def build_handlers(registry: FlowRegistry) -> list[BaseHandler]:  # type: ignore
             MenuItem(N_("Sign up"), pack(FLOW, "begin"), VISITORS, order=5, visible=sign_up_open),
             MenuItem(N_("My application"), pack(FLOW, "status"), APPLICANTS, order=10),
             MenuItem(N_("Withdraw my application"), pack(FLOW, "withdraw"), APPLICANTS, order=80),
+            MenuItem(
+                N_("Sign up again"), pack(FLOW, "begin"), PARTICIPANTS, order=5, visible=ended
+            ),
         ]
     )
     return [CallbackQueryHandler(on_button, pattern=rf"^{FLOW}:")]

@@ -116,6 +116,10 @@ async def test_the_participant_ends_the_contact_and_gets_nothing_scheduled_after
     amina = await stack.person(AMINA, "Amina", "en")
     alex = await join(stack, 541, "Alex", "en", amina_id)
     public_id = (await participant(stack, 541)).public_id
+    await alex.command("menu")
+    menu = await alex.expect("What would you like to do?")
+    assert "End the contact" in menu.button_labels
+    assert "Check-in day and time" in menu.button_labels
     await leaves_for_work(stack, amina, alex, public_id)
     news = await alex.expect("Congratulations on your new job")
 
@@ -143,6 +147,15 @@ async def test_the_participant_ends_the_contact_and_gets_nothing_scheduled_after
     await alex.command("start")
     back = await alex.expect("Your contact with the project has ended.")
     assert back.button_labels == ["Sign up again"]
+    # What no longer applies is neither offered nor opened.
+    await alex.command("menu")
+    menu = await alex.expect("What would you like to do?")
+    assert menu.button_labels == ["Sign up again", "My plan", "Change language"]
+    await alex.command("checkin")
+    after = await alex.expect("What would you like to do?")
+    assert "Check-in day and time" not in after.button_labels
+    await alex.command("rating")
+    await alex.expect("What would you like to do?")
 
 
 async def test_no_longer_working_at_six_months_tells_the_mentor_who_can_take_them_back(
