@@ -359,6 +359,37 @@ def mentor_list() -> None:
     console.print(table)
 
 
+@mentor_app.command("limit")
+def mentor_limit(
+    mentor_id: int,
+    limit: Annotated[
+        int | None, typer.Argument(help="At most this many participants; leave out for no limit.")
+    ] = None,
+) -> None:
+    """Set how many participants (active and in follow-up) a mentor takes at most."""
+
+    async def work(settings: Settings) -> tuple[str, int]:
+        async def change(uow: UnitOfWork) -> tuple[str, int]:
+            from storage.journey import Lifecycle
+
+            mentor = await uow.mentors.get(mentor_id)
+            if mentor is None:
+                raise domain.DomainError(f"no mentor with id {mentor_id}")
+            if limit is not None and limit < 0:
+                raise domain.DomainError("a limit is 0 or more")
+            mentor.caseload_limit = limit
+            caseload = (await uow.repository(Lifecycle).caseloads()).get(mentor.id, 0)
+            return mentor.name, caseload
+
+        return await _with_uow(settings, change)
+
+    name, caseload = run_async(work)
+    console.print(
+        f"{name} takes {'any number of' if limit is None else f'at most {limit}'} "
+        f"participants; has {caseload} now."
+    )
+
+
 # Invites
 
 

@@ -295,6 +295,10 @@ def test_applications_are_listed_approved_and_declined_from_the_command_line(
     assert "in 'Lumena vår' with Amina Haddad" in approved.output
     full = cli.invoke(app, ["signup", "approve", ids[1]])
     assert full.exit_code == 2 and "every mentor who writes ar is full" in full.output
+    raised = cli.invoke(app, ["mentor", "limit", "1", "2"])
+    assert "Amina Haddad takes at most 2 participants; has 1 now." in raised.output
+    assert cli.invoke(app, ["signup", "approve", ids[1]]).exit_code == 0
+    assert "takes any number of" in cli.invoke(app, ["mentor", "limit", "1"]).output
     declined = cli.invoke(app, ["signup", "decline", ids[2], "--by", "Eva Lind"])
     assert declined.exit_code == 0, declined.output
     again = cli.invoke(app, ["signup", "decline", ids[2]])
@@ -308,14 +312,14 @@ def test_applications_are_listed_approved_and_declined_from_the_command_line(
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'stegvis.sqlite3'}")
         async with UnitOfWork(database) as uow:
             first = await uow.participants.by_public_id(ids[0])
-            waiting = await uow.participants.by_public_id(ids[1])
+            second = await uow.participants.by_public_id(ids[1])
             assert first is not None and first.status is ParticipantStatus.ACTIVE
-            assert waiting is not None and waiting.status is ParticipantStatus.APPLIED
+            assert second is not None and second.status is ParticipantStatus.ACTIVE
             queued = await uow.session.scalar(
                 select(func.count()).where(OutboxMessage.idempotency_key.like("signup:%"))
             )
-            # The welcome to the applicant and the kind no; Amina is not on Telegram yet.
-            assert queued == 2
+            # Two welcomes and the kind no; Amina is not on Telegram yet.
+            assert queued == 3
         await database.dispose()
 
     asyncio.run(check())
