@@ -55,14 +55,14 @@ async def test_a_question_is_asked_once_when_due_and_its_answer_kept(
 ) -> None:
     pid = await in_follow_up(database, clock)
     async with UnitOfWork(database) as uow:
-        assert await follow_up.due_questions(uow, clock.now() + timedelta(days=89)) == []
+        assert (await follow_up.due_questions(uow, clock.now() + timedelta(days=89))).asked == []
     later = clock.now() + timedelta(days=90)
     async with UnitOfWork(database) as uow:
-        (due,) = await follow_up.due_questions(uow, later)
+        (due,) = (await follow_up.due_questions(uow, later)).asked
         await uow.commit()
     assert due.question.months == 3 and due.participant.id == pid
     async with UnitOfWork(database) as uow:
-        assert await follow_up.due_questions(uow, later) == []
+        assert (await follow_up.due_questions(uow, later)).asked == []
         participant = await uow.participants.get(pid)
         assert participant is not None
         answered = await follow_up.answer(
@@ -86,7 +86,7 @@ async def test_someone_else_cannot_answer_a_question(
     other_id = await seed.participant(database, clock.now())
     later = clock.now() + timedelta(days=92)
     async with UnitOfWork(database) as uow:
-        (due,) = await follow_up.due_questions(uow, later)
+        (due,) = (await follow_up.due_questions(uow, later)).asked
         other = await uow.participants.get(other_id)
         assert other is not None
         assert (
@@ -111,7 +111,7 @@ async def test_questions_for_someone_who_came_back_or_blocked_the_bot_are_not_as
         await uow.commit()
     later = clock.now() + timedelta(days=92)
     async with UnitOfWork(database) as uow:
-        assert await follow_up.due_questions(uow, later) == []
+        assert (await follow_up.due_questions(uow, later)).asked == []
         await uow.commit()
     async with database.session() as session:
         rows = (await session.scalars(select(FollowUpQuestion))).all()
@@ -125,3 +125,34 @@ async def test_questions_for_someone_who_came_back_or_blocked_the_bot_are_not_as
     async with database.session() as session:
         person = await session.get(Participant, blocked)
         assert person is not None and person.unreachable_at is not None
+
+
+async def test_the_job_asks_every_due_question_in_batches_and_none_at_night(
+    database: Database, clock: ManualClock, tmp_path: object
+) -> None:
+    from bot.config import load_settings
+    from bot.flows.follow_up import ask_due_questions
+    from bot.flows.registry import FlowRegistry
+    from bot.turn import Deps
+    from storage.models import OutboxMessage
+    from tests.conftest import CountingRandomness
+
+    for _ in range(5):
+        await in_follow_up(database, clock)
+    deps = Deps(
+        settings=load_settings(),
+        database=database,
+        clock=clock,
+        randomness=CountingRandomness(),
+        registry=FlowRegistry(),
+    )
+    # 3 months on, at 23:00 in Stockholm: quiet hours, nothing is sent.
+    clock.set(datetime(2026, 4, 5, 22, 0, tzinfo=UTC))
+    assert await ask_due_questions(deps, batch=2) == 0
+    clock.set(datetime(2026, 4, 6, 7, 0, tzinfo=UTC))  # 09:00
+    assert await ask_due_questions(deps, batch=2) == 5
+    assert await ask_due_questions(deps, batch=2) == 0
+    async with database.session() as session:
+        sent = (await session.scalars(select(OutboxMessage))).all()
+        assert len(sent) == 5
+        assert {m.idempotency_key.split(":")[0] for m in sent} == {"followup"}

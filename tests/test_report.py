@@ -78,7 +78,7 @@ class Project:
     async def answers(self, pid: int, months: int, answer: FollowUpAnswer, on: datetime) -> None:
         self.clock.set(on)
         async with UnitOfWork(self.database) as uow:
-            for due in await follow_up.due_questions(uow, on):
+            for due in (await follow_up.due_questions(uow, on)).asked:
                 if due.participant.id == pid and due.question.months == months:
                     assert await follow_up.answer(uow, due.participant, due.question.id, answer, on)
             await uow.commit()

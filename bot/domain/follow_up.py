@@ -68,12 +68,18 @@ class Due:
     question: FollowUpQuestion
 
 
+@dataclass(frozen=True)
+class DuePass:
+    asked: list[Due]
+    read: int  # due rows looked at (asked, cancelled or put off): a full batch means more
+
+
 async def due_questions(
     uow: UnitOfWork, now: datetime, *, limit: int = 100, skip_locked: bool = False
-) -> list[Due]:
+) -> DuePass:
     """Questions to ask now, marked asked in this transaction; the caller queues the
     messages in the same one. Questions for someone no longer in follow-up are
-    cancelled; for someone who blocked the bot, tried again a week later."""
+    cancelled; for someone who blocked the bot or paused reminders, tried a week later."""
     repository = uow.repository(FollowUps)
     ids = await repository.claim_due(now, limit, skip_locked=skip_locked)
     due: list[Due] = []
@@ -93,7 +99,7 @@ async def due_questions(
         question.status = FollowUpStatus.ASKED
         question.asked_at = now
         due.append(Due(participant, question))
-    return due
+    return DuePass(due, len(ids))
 
 
 async def answer(

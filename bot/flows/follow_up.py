@@ -424,27 +424,35 @@ def question_buttons(t: Translator, question: FollowUpQuestion) -> Keyboard:
     ]
 
 
-async def ask_due_questions(deps: Deps) -> int:
-    """The periodic job: ask what is due (not in quiet hours), in one transaction with
-    the outbox rows, so each question is asked exactly once. Returns how many."""
+async def ask_due_questions(deps: Deps, *, batch: int = 200, max_batches: int = 20) -> int:
+    """The periodic job: ask what is due (not in quiet hours), each batch in one
+    transaction with its outbox rows, so each question is asked exactly once; several
+    processes share the work (rows are claimed with SKIP LOCKED on PostgreSQL)."""
     from bot.schedule import QuietHours
 
-    now = deps.clock.now()
-    if QuietHours().contains(now, deps.settings.zone):
-        return 0
-    async with deps.unit_of_work() as uow:
-        due = await questions.due_questions(uow, now, skip_locked=deps.database.is_postgres)
-        notifier = Notifier(uow, deps.clock)
-        for item in due:
-            await queue_question(notifier, deps, item)
-        await uow.commit()
-    for item in due:
-        log.info(
-            "follow-up question=%s asked participant=%s",
-            item.question.id,
-            item.participant.public_id,
-        )
-    return len(due)
+    asked = 0
+    for _ in range(max_batches):
+        now = deps.clock.now()
+        if QuietHours().contains(now, deps.settings.zone):
+            break
+        async with deps.unit_of_work() as uow:
+            found = await questions.due_questions(
+                uow, now, limit=batch, skip_locked=deps.database.is_postgres
+            )
+            notifier = Notifier(uow, deps.clock)
+            for item in found.asked:
+                await queue_question(notifier, deps, item)
+            await uow.commit()
+        for item in found.asked:
+            log.info(
+                "follow-up question=%s asked participant=%s",
+                item.question.id,
+                item.participant.public_id,
+            )
+        asked += len(found.asked)
+        if found.read < batch:
+            break
+    return asked
 
 
 async def queue_question(notifier: Notifier, deps: Deps, due: questions.Due) -> None:
