@@ -277,6 +277,12 @@ class FollowUps(Repository):
         )
         return (await self.session.scalars(query)).all()
 
+    async def participants(self, ids: set[int]) -> dict[int, Participant]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(Participant).where(Participant.id.in_(ids)))
+        return {participant.id: participant for participant in rows}
+
     async def cancel_open(self, participant_id: int) -> int:
         result = await self.session.execute(
             update(FollowUpQuestion)

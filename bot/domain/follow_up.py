@@ -82,9 +82,11 @@ async def due_questions(
     cancelled; for someone who blocked the bot or paused reminders, tried a week later."""
     repository = uow.repository(FollowUps)
     ids = await repository.claim_due(now, limit, skip_locked=skip_locked)
+    found = await repository.many(ids)
+    people = await repository.participants({question.participant_id for question in found})
     due: list[Due] = []
-    for question in await repository.many(ids):
-        participant = await uow.participants.get(question.participant_id)
+    for question in found:
+        participant = people.get(question.participant_id)
         if (
             participant is None
             or participant.status is not ParticipantStatus.FOLLOW_UP

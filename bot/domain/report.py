@@ -181,7 +181,13 @@ async def build(
 ) -> Report:
     start, end = period.bounds(zone, now)
     session = uow.session
-    participants = {p.id: p for p in (await session.scalars(select(Participant))).all()}
+    # Only what is counted: no names are read (nor decrypted) for a report.
+    participants = {
+        row.id: row
+        for row in (
+            await session.execute(select(Participant.id, Participant.cohort_id, Participant.gender))
+        ).all()
+    }
     cohorts = {c.id: c.name for c in (await session.scalars(select(Cohort))).all()}
     events: dict[int, list[LifecycleEvent]] = defaultdict(list)
     for event in await uow.repository(Lifecycle).all_until(end):
