@@ -109,6 +109,9 @@ async def returning(turn: Turn) -> None:
     if participant.status is ParticipantStatus.APPLIED:
         await show_status(turn)
         return
+    if turn.step is not None and turn.step[0] == FLOW:
+        await start(turn)  # signing up again, half-way: carry on
+        return
     _ = turn.t
     if not sign_up_open(turn):
         await turn.reply(
@@ -231,13 +234,13 @@ def topic_buttons(turn: Turn, chosen: list[str]) -> Keyboard:
     rows = [
         [
             Button(
-                ("✓ " if topic.value in chosen else "") + turn.t(domain.TOPIC_LABELS[topic]),
+                ("☑ " if topic.value in chosen else "☐ ") + turn.t(domain.TOPIC_LABELS[topic]),
                 pack(FLOW, "topic", topic.value),
             )
         ]
         for topic in Topic
     ]
-    rows.append([Button(turn.t("Done"), pack(FLOW, "topics_done"))])
+    rows.append([Button("✓ " + turn.t("Done"), pack(FLOW, "topics_done"))])
     return rows
 
 
@@ -342,7 +345,11 @@ async def on_button(turn: Turn, update: Update) -> None:
         await choose_language(turn, str(callback.arg(0)))
     elif step[1] == CONSENT and callback.is_("consent", 1):
         await consent(turn, str(callback.arg(0)))
-    elif step[1] == WITHDRAW and callback.is_("withdraw_answer", 1):
+    elif (
+        step[1] == WITHDRAW
+        and callback.is_("withdraw_answer", 1)
+        and callback.arg(0) in ("yes", "no")
+    ):
         await answer_withdraw(turn, callback.arg(0) == "yes")
     elif step[1] in INTAKE:
         await intake_button(turn, step[1])
@@ -351,9 +358,7 @@ async def on_button(turn: Turn, update: Update) -> None:
 
 
 async def _begin_from_button(turn: Turn) -> None:
-    role = role_of(turn)
-    ended = turn.participant is not None and turn.participant.status is ParticipantStatus.ENDED
-    if not sign_up_open(turn) or not (role is Role.VISITOR or ended):
+    if not sign_up_open(turn) or not (role_of(turn) is Role.VISITOR or ended(turn)):
         await stale_button(turn)
         return
     turn.answer()
@@ -395,20 +400,25 @@ async def consent(turn: Turn, answer: str) -> None:
             onboarding.consent_buttons(turn, FLOW),
         )
         return
+    if answer not in ("yes", "no"):
+        await stale_button(turn)
+        return
     if turn.callback_message_id is not None:
         await turn.remove_buttons(turn.callback_message_id)
     if answer == "no":
-        await record_refusal(turn.uow, invite=None, locale=turn.locale, now=turn.clock.now())
         await turn.clear_state()
+        if turn.participant is not None:  # someone who took part before: nothing changes
+            await turn.reply(
+                _("That is fine. Nothing has changed. To sign up later, press /start.")
+            )
+            return
+        await record_refusal(turn.uow, invite=None, locale=turn.locale, now=turn.clock.now())
         await turn.reply(
             _(
                 "That is fine. We have not saved anything about you. If you change your "
                 "mind, press /start."
             )
         )
-        return
-    if answer != "yes":
-        await stale_button(turn)
         return
     if not await _may_start(turn):
         await turn.clear_state()

@@ -190,9 +190,9 @@ async def test_an_arabic_sign_up_waits_while_arabic_mentors_are_full_and_passes_
     await omar.press("سودرتاليا", message=where)
     topics = await omar.expect("ما نوع المساعدة المطلوبة؟")
     await omar.press("السكن", message=topics)
-    await edited(omar, topics.id, "✓ السكن")
+    await edited(omar, topics.id, "☑ السكن")
     await omar.press("المال والديون", message=topics)
-    await edited(omar, topics.id, "✓ المال والديون")
+    await edited(omar, topics.id, "☑ المال والديون")
     await omar.press("تم", message=topics)
     gender = await omar.expect("الصندوق الاجتماعي الأوروبي (ESF)", "ما جنسك؟")
     assert gender.button_labels == ["امرأة", "رجل", "غير ذلك", "أفضّل عدم الإجابة"]
