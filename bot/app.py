@@ -9,13 +9,35 @@ from __future__ import annotations
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
 
-from bot.flows import cases, common, help, onboarding, reminders
+from bot.flows import (
+    caseload,
+    cases,
+    checkin,
+    common,
+    follow_up,
+    help,
+    onboarding,
+    pending,
+    plan,
+    reminders,
+    selfrating,
+    signup,
+    steps,
+)
 from bot.flows.registry import FlowRegistry
 from bot.turn import BotData, Context, Deps
 
 # Flow modules in order of precedence; each exports build_handlers(registry).
 FLOW_MODULES = (
     onboarding,  # /start and joining; must see /start before anything else does
+    signup,  # open sign-up (the plain link), an applicant's status and withdrawal
+    pending,  # /pending: mentors and coordinators answer applications
+    checkin,  # /checkin, the check-in's buttons (ci:)
+    selfrating,  # /rating, the self-rating's buttons (sr:)
+    caseload,  # mentors: /caseload, /participant, /cadence (cl:)
+    steps,  # mentors: /step (st:)
+    plan,  # /plan: the action plan, and the check-in's question about a due step
+    follow_up,  # /end, /resume, ending the contact, the 3- and 6-month questions
     cases,  # mentors' case buttons; a reply to a message about a case goes to that case
     help,  # /help topics and requests for help; its /help comes before common's
     reminders,  # /remind for mentors, the answer to a reminder, /stop

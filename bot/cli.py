@@ -31,6 +31,7 @@ from storage.models import InviteKind, StaffRole
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
+    from bot.domain.report import Report
     from bot.runtime import BotRuntime
 
 T = TypeVar("T")
@@ -44,6 +45,10 @@ i18n_app = typer.Typer(help="Message catalogs.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
 staff_app = typer.Typer(help="Accounts for the staff dashboard.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Messages to a group (campaigns).", no_args_is_help=True)
+signup_app = typer.Typer(
+    help="Open sign-up: applications waiting for an answer.", no_args_is_help=True
+)
+participant_app = typer.Typer(help="A participant's journey.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(mentor_app, name="mentor")
@@ -52,6 +57,8 @@ app.add_typer(i18n_app, name="i18n")
 app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(signup_app, name="signup")
+app.add_typer(participant_app, name="participant")
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -429,6 +436,37 @@ def mentor_list() -> None:
     console.print(table)
 
 
+@mentor_app.command("limit")
+def mentor_limit(
+    mentor_id: int,
+    limit: Annotated[
+        int | None, typer.Argument(help="At most this many participants; leave out for no limit.")
+    ] = None,
+) -> None:
+    """Set how many participants (active and in follow-up) a mentor takes at most."""
+
+    async def work(settings: Settings) -> tuple[str, int]:
+        async def change(uow: UnitOfWork) -> tuple[str, int]:
+            from storage.journey import Lifecycle
+
+            mentor = await uow.mentors.get(mentor_id)
+            if mentor is None:
+                raise domain.DomainError(f"no mentor with id {mentor_id}")
+            if limit is not None and limit < 0:
+                raise domain.DomainError("a limit is 0 or more")
+            mentor.caseload_limit = limit
+            caseload = (await uow.repository(Lifecycle).caseloads()).get(mentor.id, 0)
+            return mentor.name, caseload
+
+        return await _with_uow(settings, change)
+
+    name, caseload = run_async(work)
+    console.print(
+        f"{name} takes {'any number of' if limit is None else f'at most {limit}'} "
+        f"participants; has {caseload} now."
+    )
+
+
 # Invites
 
 
@@ -667,6 +705,313 @@ def staff_disable(
 
     run_async(work)
     console.print(f"{username!r} {'enabled' if enable else 'disabled'}.")
+
+
+# Open sign-up, participants' journeys and the ESF report
+
+
+def _staff_name(by: str | None) -> str:
+    """Who acts at the command line: --by, else the login name (kept with the change)."""
+    import getpass
+
+    return (by or getpass.getuser() or "staff").strip()[:120]
+
+
+@signup_app.command("list")
+def signup_list() -> None:
+    """Applications waiting for an answer: urgent first, then the oldest."""
+    from bot.domain import signup
+
+    async def work(settings: Settings) -> list[tuple[str, ...]]:
+        async def read(uow: UnitOfWork) -> list[tuple[str, ...]]:
+            areas = signup.load_areas(settings.signup_areas_file)
+            rows: list[tuple[str, ...]] = []
+            for item in await signup.pending(uow, limit=1000):
+                application, participant = item.application, item.participant
+                place = (
+                    application.area_other
+                    if application.area == signup.OTHER_AREA
+                    else signup.area_name(areas, application.area, "sv")
+                )
+                rows.append(
+                    (
+                        participant.public_id,
+                        "yes" if application.urgent else "",
+                        application.submitted_at.astimezone(settings.zone).strftime(
+                            "%Y-%m-%d %H:%M"
+                        ),
+                        participant.locale,
+                        place or "",
+                        ", ".join(application.topics),
+                        participant.gender or "",
+                    )
+                )
+            return rows
+
+        return await _with_uow(settings, read)
+
+    rows = run_async(work)
+    if not rows:
+        console.print("No applications are waiting.")
+        return
+    table = Table("id", "urgent", "sent", "language", "lives in", "wants help with", "gender")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+@signup_app.command("approve")
+def signup_approve(
+    public_id: str,
+    cohort: Annotated[
+        str | None, typer.Option(help="The cohort; needed when there are several.")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Who approves (default: your login).")] = None,
+) -> None:
+    """Approve an application: a cohort, and a mentor who writes their language and has room."""
+    from bot.domain import signup
+    from bot.domain.lifecycle import ChangedBy, Rhythm
+    from bot.i18n import translator
+    from bot.messaging import Notifier
+
+    async def work(settings: Settings) -> tuple[str, str]:
+        async def approve(uow: UnitOfWork) -> tuple[str, str]:
+            clock = SystemClock()
+            application = await signup.application_of(uow, public_id)
+            cohort_id = None
+            if cohort is not None:
+                found = await uow.cohorts.by_name(cohort)
+                if found is None:
+                    raise domain.DomainError(f"no cohort named {cohort!r}")
+                cohort_id = found.id
+            approved = await signup.approve(
+                uow,
+                application.id,
+                cohort_id=cohort_id,
+                by=ChangedBy.staff(_staff_name(by)),
+                now=clock.now(),
+                rhythm=Rhythm.from_settings(settings),
+            )
+            await signup.tell_approved(
+                Notifier(uow, clock),
+                lambda locale: translator(locale, settings.timezone),
+                approved,
+                areas=signup.load_areas(settings.signup_areas_file),
+                default_locale=settings.default_locale,
+            )
+            return approved.cohort.name, approved.mentor.name
+
+        return await _with_uow(settings, approve)
+
+    cohort_name, mentor_name = run_async(work)
+    console.print(
+        f"{public_id.upper()} is in {cohort_name!r} with {mentor_name}; "
+        "the welcome goes out with the bot."
+    )
+
+
+@signup_app.command("decline")
+def signup_decline(
+    public_id: str,
+    by: Annotated[str | None, typer.Option(help="Who declines (default: your login).")] = None,
+) -> None:
+    """Decline an application: a kind message with where else to turn; the name is erased."""
+    from bot.domain import signup
+    from bot.domain.lifecycle import ChangedBy
+    from bot.i18n import translator
+    from bot.messaging import Notifier
+
+    async def work(settings: Settings) -> None:
+        async def decline(uow: UnitOfWork) -> None:
+            clock = SystemClock()
+            application = await signup.application_of(uow, public_id)
+            declined = await signup.decline(
+                uow, application.id, by=ChangedBy.staff(_staff_name(by)), now=clock.now()
+            )
+            await signup.tell_declined(
+                Notifier(uow, clock),
+                lambda locale: translator(locale, settings.timezone),
+                declined,
+                places=signup.load_elsewhere(settings.signup_elsewhere_file),
+            )
+
+        await _with_uow(settings, decline)
+
+    run_async(work)
+    console.print(f"{public_id.upper()} declined; the message goes out with the bot.")
+
+
+@participant_app.command("history")
+def participant_history(public_id: str) -> None:
+    """Every status change of a participant: from, to, why, by whom, when."""
+    from bot.domain import lifecycle
+
+    async def work(settings: Settings) -> list[tuple[str, ...]]:
+        async def read(uow: UnitOfWork) -> list[tuple[str, ...]]:
+            participant = await uow.participants.by_public_id(public_id)
+            if participant is None:
+                raise domain.DomainError(f"no participant {public_id!r}")
+            mentors = {mentor.id: mentor.name for mentor in await uow.mentors.all()}
+            return [
+                (
+                    event.occurred_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M"),
+                    str(event.from_status or "–"),
+                    str(event.to_status),
+                    event.reason or "",
+                    mentors.get(event.mentor_id or 0) or event.actor_name or str(event.actor),
+                )
+                for event in await lifecycle.history(uow, participant.id)
+            ]
+
+        return await _with_uow(settings, read)
+
+    table = Table("when", "from", "to", "reason", "by")
+    for row in run_async(work):
+        table.add_row(*row)
+    console.print(table)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:g} %"
+
+
+@app.command()
+def report(
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: the start).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (default: today).")
+    ] = None,
+    output: Annotated[
+        str, typer.Option("--format", help="table (for reading) or csv (for a spreadsheet).")
+    ] = "table",
+) -> None:
+    """The ESF figures per cohort and by gender, next to the project's goals."""
+    from datetime import date
+
+    from bot.domain import report as figures
+
+    if output not in ("table", "csv"):
+        raise fail("--format: use table or csv")
+    try:
+        period = figures.Period(
+            date.fromisoformat(start) if start else None, date.fromisoformat(end) if end else None
+        )
+    except ValueError as error:
+        raise fail(f"--from/--to: {error}") from None
+    except domain.DomainError as error:
+        raise fail(str(error)) from None
+
+    async def work(settings: Settings) -> figures.Report:
+        async def read(uow: UnitOfWork) -> figures.Report:
+            return await figures.build(
+                uow,
+                period,
+                zone=settings.zone,
+                now=SystemClock().now(),
+                goal_work_or_studies=settings.goal_work_studies_percent,
+                goal_step=settings.goal_step_percent,
+            )
+
+        return await _with_uow(settings, read)
+
+    result = run_async(work)
+    if output == "csv":
+        print_report_csv(result)
+    else:
+        print_report_table(result)
+
+
+REPORT_GENDERS = {"woman": "women", "man": "men", "other": "other", "not_stated": "not stated"}
+
+
+def print_report_table(result: Report) -> None:
+    from bot.domain import report as figures
+
+    period = result.period
+    title = f"ESF figures {period.start or 'from the start'} – {period.end or 'today'}"
+    table = Table(
+        "cohort",
+        "gender",
+        "participants",
+        "≥1 step",
+        "left",
+        "for work or studies",
+        "still at 3 months",
+        "still at 6 months",
+        title=title,
+    )
+    for row in result.rows:
+        f = row.figures
+        table.add_row(
+            "all cohorts" if row.cohort == figures.ALL else row.cohort,
+            "all" if row.gender == figures.ALL else REPORT_GENDERS[row.gender],
+            str(f.participants),
+            f"{f.with_step} ({_percent(f.step_share)})",
+            str(f.left),
+            f"{f.left_for_work_or_studies} ({_percent(f.work_or_studies_share)})",
+            f"{f.still_3} of {f.answered_3} ({_percent(f.still_3_share)})",
+            f"{f.still_6} of {f.answered_6} ({_percent(f.still_6_share)})",
+            end_section=row.gender == figures.ALL,
+        )
+    console.print(table)
+    totals = result.totals
+    console.print(
+        f"Goal: {result.goal_step} % make at least one step; now {_percent(totals.step_share)}."
+    )
+    console.print(
+        f"Goal: {result.goal_work_or_studies} % of those who leave go to work or studies; "
+        f"now {_percent(totals.work_or_studies_share)}."
+    )
+
+
+def print_report_csv(result: Report) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout)
+    writer.writerow(
+        [
+            "cohort",
+            "gender",
+            "participants",
+            "with_step",
+            "with_step_percent",
+            "left",
+            "left_for_work_or_studies",
+            "left_for_work_or_studies_percent",
+            "answered_3_months",
+            "still_3_months",
+            "still_3_months_percent",
+            "answered_6_months",
+            "still_6_months",
+            "still_6_months_percent",
+            "goal_step_percent",
+            "goal_work_or_studies_percent",
+        ]
+    )
+    for row in result.rows:
+        f = row.figures
+        writer.writerow(
+            [
+                row.cohort,
+                row.gender,
+                f.participants,
+                f.with_step,
+                "" if f.step_share is None else f.step_share,
+                f.left,
+                f.left_for_work_or_studies,
+                "" if f.work_or_studies_share is None else f.work_or_studies_share,
+                f.answered_3,
+                f.still_3,
+                "" if f.still_3_share is None else f.still_3_share,
+                f.answered_6,
+                f.still_6,
+                "" if f.still_6_share is None else f.still_6_share,
+                result.goal_step,
+                result.goal_work_or_studies,
+            ]
+        )
 
 
 # Catalogs and keys

@@ -6,6 +6,7 @@ misconfigured deployment never half-starts and then fails at the first participa
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,6 +55,27 @@ class Settings(BaseSettings):
     # unset) and where this worker listens behind the reverse proxy.
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8443"
+    # Open sign-up (a plain link with no invitation code) and what applicants are told.
+    signup_open: bool = True
+    signup_answer_days: Annotated[int, Field(ge=1, le=60)] = 5
+    # Sign-ups one Telegram account may begin in 24 hours; more are refused kindly.
+    signup_starts_per_day: Annotated[int, Field(ge=1, le=50)] = 3
+    # Edited copies of the sign-up's place list and of where else to turn after a no.
+    signup_areas_file: Path | None = None
+    signup_elsewhere_file: Path | None = None
+    # How often someone in follow-up after work or studies gets a check-in.
+    follow_up_cadence: Literal["weekly", "fortnightly", "monthly"] = "monthly"
+    # The project's goals, printed beside the figures of `stegvis report` (ESF application).
+    goal_work_studies_percent: Annotated[int, Field(ge=0, le=100)] = 30
+    goal_step_percent: Annotated[int, Field(ge=0, le=100)] = 75
+    # Check-ins: the default day (Monday is 0) and local time; one nudge, then closed.
+    checkin_weekday: Annotated[int, Field(ge=0, le=6)] = 0
+    checkin_time: time = time(10, 0)
+    checkin_nudge_after_hours: Annotated[int, Field(ge=1, le=168)] = 24
+    checkin_expire_after_hours: Annotated[int, Field(ge=2, le=720)] = 72
+    # Self-ratings are offered every this many months; another questionnaire may be loaded.
+    selfrating_every_months: Literal[1, 2, 3, 4, 6, 12] = 3
+    selfrating_file: Path | None = None
     sandbox_host: str = "127.0.0.1"
     sandbox_port: Annotated[int, Field(ge=0, le=65535)] = 8081
     # The staff dashboard. The secret signs its session cookies (`stegvis keys generate`
@@ -138,6 +160,26 @@ class Settings(BaseSettings):
         return sorted(
             {int(part) for part in self.appointment_reminder_hours.split(",")}, reverse=True
         )
+
+    @field_validator("selfrating_file")
+    @classmethod
+    def _usable_questionnaire(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            from bot.domain.selfrating import InstrumentError, load_instrument
+
+            try:
+                load_instrument(value)
+            except InstrumentError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("checkin_expire_after_hours")
+    @classmethod
+    def _expiry_after_nudge(cls, value: int, info: ValidationInfo) -> int:
+        nudge = info.data.get("checkin_nudge_after_hours")
+        if nudge is not None and value <= nudge:
+            raise ValueError(f"must be more than STEGVIS_CHECKIN_NUDGE_AFTER_HOURS ({nudge})")
+        return value
 
     @property
     def zone(self) -> ZoneInfo:

@@ -75,6 +75,7 @@ HARMLESS_BAD_REQUESTS = ("message is not modified",)
 # What a participant who paused reminders (/stop) or left the project does not get.
 REMINDER_KINDS = frozenset({OutboxKind.CAMPAIGN, OutboxKind.REMINDER, OutboxKind.CHECKIN})
 UNREACHABLE = "recipient unreachable"
+PROMPT_KINDS = frozenset({OutboxKind.REPLY, OutboxKind.NOTIFICATION})
 PAYLOAD_PURPOSE = "outbox.payload"  # as sealed by the outbox model
 _table = cast(Table, OutboxMessage.__table__)
 
@@ -674,7 +675,9 @@ class Dispatcher:
             stats.unreachable += 1
         else:
             stats.held_back += 1
-        if len(self._outcomes) >= self.policy.flush_size:
+        if len(self._outcomes) >= self.policy.flush_size or item.kind in PROMPT_KINDS:
+            # Someone may answer a reply or a notice at once (a mentor replying to it):
+            # its Telegram message id must be stored without waiting for a batch.
             self._start_flush()
         elif self._flush_timer is None:
             self._flush_timer = asyncio.get_running_loop().call_later(

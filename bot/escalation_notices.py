@@ -109,7 +109,7 @@ def mentor_buttons(t: Translator, case: Escalation) -> Keyboard:
             Button(t("Take it"), pack(CASE_FLOW, "claim", case.id)),
             Button(t("Reply"), pack(CASE_FLOW, "reply", case.id)),
         ],
-        [Button(t("Done"), pack(CASE_FLOW, "done", case.id))],
+        [Button(t.pgettext("a request for help", "Done"), pack(CASE_FLOW, "done", case.id))],
     ]
 
 

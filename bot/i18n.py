@@ -105,6 +105,11 @@ class Translator:
     def datetime(self, value: datetime) -> str:
         return self.gettext("{date} at {time}").format(date=self.date(value), time=self.time(value))
 
+    def language_name(self, code: str) -> str:
+        """A language named in this translator's language: "arabiska", "Arabic"."""
+        name = Locale.parse(self.format_locale).languages.get(code)
+        return str(name) if name else LANGUAGE_NAMES.get(code, code)
+
     def weekday_name(self, weekday: int) -> str:
         """Monday is 0, as in Python."""
         return str(Locale.parse(self.format_locale).days["format"]["wide"][weekday])

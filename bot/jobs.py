@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain import signup
+from bot.flows.checkin import CheckinJob
+from bot.flows.selfrating import SelfRatingJob
 from bot.runtime import PeriodicJob
 from bot.turn import Deps
 
@@ -33,4 +36,20 @@ def default_jobs() -> list[PeriodicJob]:
     return [
         escalation_job(),
         PeriodicJob("campaigns", every=CAMPAIGN_TICK, run=run_campaigns),
+        PeriodicJob("checkins", timedelta(seconds=30), CheckinJob()),
+        PeriodicJob("selfrating-offers", timedelta(minutes=1), SelfRatingJob()),
+        journey_job(),
     ]
+
+
+def journey_job(every: timedelta = timedelta(seconds=30)) -> PeriodicJob:
+    """Follow-up questions that are due, and forgetting unfinished sign-ups."""
+    from bot.flows.follow_up import ask_due_questions
+
+    async def run(deps: Deps) -> None:
+        await ask_due_questions(deps)
+        async with deps.unit_of_work() as uow:
+            await signup.forget_abandoned(uow, deps.clock.now())
+            await uow.commit()
+
+    return PeriodicJob("journey", every, run)

@@ -90,6 +90,9 @@ async def join_as_participant(
         joined_at=now,
     )
     await uow.participants.add(participant)
+    from bot.domain import lifecycle  # every status, the first one too, is an event
+
+    await lifecycle.record_start(uow, participant, by=lifecycle.ChangedBy.participant(), now=now)
     mentor = await uow.mentors.get(invite.mentor_id) if invite.mentor_id else None
     cohort = await uow.cohorts.get(invite.cohort_id) if invite.cohort_id else None
     return Joined(participant, mentor, cohort)

@@ -25,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import pack
+from bot.callbacks import pack, parse
 from bot.domain import escalation as domain
 from bot.escalation_notices import (
     CASE_FLOW,
@@ -62,7 +62,7 @@ def after_buttons(turn: Turn, case: Escalation) -> Keyboard:
     return [
         [
             Button(_("Reply"), pack(FLOW, "reply", case.id)),
-            Button(_("Done"), pack(FLOW, "done", case.id)),
+            Button(turn.t.pgettext("a request for help", "Done"), pack(FLOW, "done", case.id)),
         ]
     ]
 
@@ -283,9 +283,18 @@ async def case_replied_to(turn: Turn, message: Message) -> tuple[Escalation, Par
     if target is None:
         return None
     case = await cases(turn).by_sent_message(turn.actor.chat_id, target.message_id)
-    if case is None:
-        return None
-    return await load(turn, case.id)
+    if case is not None:
+        return await load(turn, case.id)
+    # The message may be so new that its Telegram id is not stored yet: its own buttons
+    # (which Telegram, not the sender, puts in reply_to_message) name the case.
+    markup = target.reply_markup
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            data = parse(button.callback_data if isinstance(button.callback_data, str) else None)
+            case_id = data.int_arg(len(data.args) - 1) if data and data.flow == FLOW else None
+            if case_id is not None:
+                return await load(turn, case_id)
+    return None
 
 
 @turn_handler

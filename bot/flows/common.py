@@ -33,8 +33,18 @@ def language_buttons(flow: str, action: str) -> Keyboard:
 async def show_menu(turn: Turn, intro: str | None = None) -> None:
     _ = turn.t
     role = role_of(turn)
-    items = turn.deps.registry.menu_for(role)
+    items = turn.deps.registry.menu_for(role, turn)
     if role is Role.VISITOR:
+        if items:  # open sign-up: a button to ask for a mentor
+            await turn.reply(
+                intro
+                or _(
+                    "Stegvis is for participants of a project. To join, open the invitation "
+                    "link you got from your project, or sign up here."
+                ),
+                [[Button(_(item.label), item.data)] for item in items],
+            )
+            return
         await turn.reply(
             intro
             or _(

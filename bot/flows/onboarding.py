@@ -21,7 +21,7 @@ from bot.domain import onboarding as domain
 from bot.i18n import LANGUAGE_NAMES, N_, in_every_language
 from bot.messaging import Button, Keyboard
 from bot.turn import Turn, turn_handler
-from storage.models import InviteKind, OutboxKind
+from storage.models import InviteKind, OutboxKind, ParticipantStatus
 
 from .common import language_buttons, show_menu, stale_button
 from .registry import FlowRegistry
@@ -42,12 +42,12 @@ def start_argument(message: Message | None) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
-def consent_buttons(turn: Turn) -> Keyboard:
+def consent_buttons(turn: Turn, flow: str = FLOW) -> Keyboard:
     _ = turn.t
     return [
-        [Button(_("Yes, I agree"), pack(FLOW, "consent", "yes"))],
-        [Button(_("No, thank you"), pack(FLOW, "consent", "no"))],
-        [Button(_("Tell me more"), pack(FLOW, "consent", "more"))],
+        [Button(_("Yes, I agree"), pack(flow, "consent", "yes"))],
+        [Button(_("No, thank you"), pack(flow, "consent", "no"))],
+        [Button(_("Tell me more"), pack(flow, "consent", "more"))],
     ]
 
 
@@ -102,10 +102,10 @@ def privacy_details(turn: Turn) -> str:
     )
 
 
-async def ask_language(turn: Turn) -> None:
+async def ask_language(turn: Turn, flow: str = FLOW) -> None:
     await turn.reply(
         in_every_language(LANGUAGE_PROMPT, turn.deps.settings.timezone),
-        language_buttons(FLOW, "lang"),
+        language_buttons(flow, "lang"),
     )
 
 
@@ -138,6 +138,11 @@ async def on_start(turn: Turn, update: Update) -> None:
         return
     participant = turn.participant
     if participant is not None and participant.erased_at is None:
+        if participant.status in (ParticipantStatus.APPLIED, ParticipantStatus.ENDED):
+            from bot.flows import signup  # an applicant, or someone who left: sign-up knows
+
+            await signup.returning(turn)
+            return
         if participant.unreachable_at is not None or participant.reminders_paused_at is not None:
             resumed = participant.reminders_paused_at is not None
             participant.unreachable_at = None
@@ -151,7 +156,9 @@ async def on_start(turn: Turn, update: Update) -> None:
         await show_menu(turn, _("Welcome back! What would you like to do?"))
         return
     if not code:
-        await show_menu(turn)
+        from bot.flows import signup  # the plain link: open sign-up (where the project has it)
+
+        await signup.start(turn)
         return
     check = await domain.check_invite(turn.uow, code, now)
     if check.problem is not None or check.invite is None:

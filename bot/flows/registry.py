@@ -17,12 +17,14 @@ from telegram import Message
 from telegram.ext import BaseHandler
 
 from bot.turn import Turn
+from storage.models import ParticipantStatus
 
 MessageHandlerFn = Callable[[Turn, Message], Awaitable[None]]
 
 
 class Role(StrEnum):
     VISITOR = "visitor"  # not joined yet
+    APPLICANT = "applicant"  # signed up, waiting for an answer (no check-ins, no mentor)
     PARTICIPANT = "participant"
     MENTOR = "mentor"
 
@@ -35,6 +37,8 @@ class MenuItem:
     data: str
     roles: frozenset[Role]
     order: int = 50
+    # Shown only when this says so (a setting, the participant's status); None: always.
+    visible: Callable[[Turn], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,12 @@ class FlowRegistry:
         self.commands.extend(commands)
         self.commands.sort(key=lambda command: command.order)
 
-    def menu_for(self, role: Role) -> list[MenuItem]:
-        return [item for item in self.menu if role in item.roles]
+    def menu_for(self, role: Role, turn: Turn | None = None) -> list[MenuItem]:
+        return [
+            item
+            for item in self.menu
+            if role in item.roles and (item.visible is None or turn is None or item.visible(turn))
+        ]
 
     def commands_for(self, role: Role) -> list[Command]:
         return [command for command in self.commands if role in command.roles]
@@ -86,10 +94,24 @@ def role_of(turn: Turn) -> Role:
     if turn.mentor is not None:
         return Role.MENTOR
     if turn.participant is not None and turn.participant.erased_at is None:
+        if turn.participant.status is ParticipantStatus.APPLIED:
+            return Role.APPLICANT
         return Role.PARTICIPANT
     return Role.VISITOR
+
+
+def in_contact(turn: Turn) -> bool:
+    """Active or in follow-up: check-ins, self-ratings and reminders are for them."""
+    participant = turn.participant
+    return (
+        participant is not None
+        and participant.erased_at is None
+        and participant.status in (ParticipantStatus.ACTIVE, ParticipantStatus.FOLLOW_UP)
+    )
 
 
 EVERYONE = frozenset(Role)
 PARTICIPANTS = frozenset({Role.PARTICIPANT})
 MENTORS = frozenset({Role.MENTOR})
+APPLICANTS = frozenset({Role.APPLICANT})
+VISITORS = frozenset({Role.VISITOR})

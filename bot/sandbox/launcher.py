@@ -25,6 +25,8 @@ from storage.uow import UnitOfWork
 
 DEMO_COHORT = "Demo"
 DEMO_MENTOR_ID = 900001
+# Someone with no invitation, to try open sign-up (Amina answers it with /pending).
+DEMO_VISITOR_ID = 900104
 DEMO_BOT_USERNAME = "stegvis_sandbox_bot"
 
 
@@ -87,6 +89,14 @@ def personas(codes: dict[int, str]) -> list[Persona]:
         )
         for person in DEMO_PARTICIPANTS
     ]
+    people.append(
+        Persona(
+            user_id=DEMO_VISITOR_ID,
+            first_name="Nour",
+            language_code="ar",
+            role="Visitor · send /start to sign up",
+        )
+    )
     people.append(
         Persona(user_id=DEMO_MENTOR_ID, first_name="Amina", language_code="sv", role="Mentor")
     )
@@ -179,6 +189,7 @@ async def run_sandbox(settings: Settings, ready: Callable[[str], None]) -> None:
                         lines.append(
                             f"  {person.first_name} can join with /start {codes[person.user_id]}"
                         )
+                lines.append("  Nour can sign up with /start; Amina answers with /pending")
                 lines.append("Stop with Ctrl+C.")
                 ready("\n".join(lines))
                 await stop.wait()

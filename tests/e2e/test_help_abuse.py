@@ -203,5 +203,5 @@ async def test_a_mentor_sees_open_requests_with_cases_and_a_participant_cannot(
 
     before = await cases_state(stack)
     await sara.command("cases")
-    await sara.expect("Det här kommandot är för mentorer.")
+    await sara.expect("Det här kommandot är till för mentorer.")
     assert await cases_state(stack) == before
