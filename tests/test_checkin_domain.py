@@ -154,7 +154,7 @@ async def test_an_answered_checkin_gets_no_nudge_and_does_not_expire(
     await job(bot_deps)
     (checkin,) = await checkins(database)
     async with UnitOfWork(database) as uow:
-        open_ = await domain.own_open_checkin(uow, sara.participant_id, checkin.id)
+        open_ = await domain.own_checkin(uow, sara.participant_id, checkin.id)
         assert open_ is not None
         await domain.answer_mood(uow, open_, 4, clock.now())
         domain.toggle_activity(open_, "apply")
@@ -202,7 +202,7 @@ async def test_two_hard_weeks_in_a_row_raise_one_flag_and_tell_the_mentor(
         await job(bot_deps)
         checkin = (await checkins(database))[-1]
         async with UnitOfWork(database) as uow:
-            open_ = await domain.own_open_checkin(uow, sara.participant_id, checkin.id)
+            open_ = await domain.own_checkin(uow, sara.participant_id, checkin.id)
             assert open_ is not None
             flag = await domain.answer_mood(uow, open_, mood, clock.now())
             if flag is not None:
@@ -228,7 +228,7 @@ async def test_two_hard_weeks_in_a_row_raise_one_flag_and_tell_the_mentor(
     await job(bot_deps)
     checkin = (await checkins(database))[-1]
     async with UnitOfWork(database) as uow:
-        open_ = await domain.own_open_checkin(uow, sara.participant_id, checkin.id)
+        open_ = await domain.own_checkin(uow, sara.participant_id, checkin.id)
         assert open_ is not None
         assert await domain.answer_mood(uow, open_, 2, clock.now()) is not None
         await uow.commit()
@@ -411,7 +411,7 @@ async def test_steps_are_starts_not_habits(
         await job(bot_deps)
         checkin = (await checkins(database))[-1]
         async with UnitOfWork(database) as uow:
-            open_ = await domain.own_open_checkin(uow, sara.participant_id, checkin.id)
+            open_ = await domain.own_checkin(uow, sara.participant_id, checkin.id)
             assert open_ is not None
             await domain.answer_mood(uow, open_, 3, clock.now())
             for activity in activities:

@@ -133,7 +133,16 @@ def _trigger(spec_key: str, zone_name: str) -> Any:
 def next_due(spec: dict[str, Any], zone: ZoneInfo, after: datetime) -> datetime | None:
     """The first occurrence strictly after `after`, in UTC (bot.schedule.next_occurrence
     with a cached trigger, and every-other-week counted from the spec's anchor)."""
-    trigger = _trigger(json.dumps(spec, sort_keys=True), zone.key)
+    return _next_due(json.dumps(spec, sort_keys=True), zone.key, after)
+
+
+@lru_cache(maxsize=4096)
+def _next_due(spec_key: str, zone_name: str, after: datetime) -> datetime | None:
+    """Pure, and most participants share a spec and an occurrence: a job moving thousands
+    of schedules on from Monday 10:00 asks the trigger once, not once per participant."""
+    spec = json.loads(spec_key)
+    zone = ZoneInfo(zone_name)
+    trigger = _trigger(spec_key, zone_name)
     every = int(spec.get("every_weeks", 1))
     anchor = date.fromisoformat(spec["anchor"]) if every > 1 else None
     moment = after
@@ -233,20 +242,26 @@ async def schedule_missing(
     policy: CheckinPolicy,
 ) -> tuple[int, int, bool]:
     """Give schedules to participants above `after_id` who have none (new joiners, people
-    added by staff). Returns (schedules made, the id to continue after, whether more wait)."""
+    added by staff), reading one batch of participants by id: after the first pass a tick
+    reads only the participants who joined since. Returns (schedules made, the id to
+    continue after, whether more wait)."""
     schedules = uow.repository(Schedules)
-    found = await schedules.without_schedule(ScheduleKind.CHECKIN, after_id, policy.batch_size)
-    made: list[ParticipantSchedule] = []
-    for participant in found:
-        existing = await schedules.get(participant.id, ScheduleKind.SELFRATING)
-        for schedule in new_schedules(participant, now, zone, policy):
-            if schedule.kind is ScheduleKind.SELFRATING and existing is not None:
-                continue
-            made.append(schedule)
-    await schedules.add_all(made)
+    found = await schedules.participants_after(after_id, policy.batch_size)
+    ids = [participant.id for participant in found]
+    have = {
+        kind: await schedules.having(kind, ids)
+        for kind in (ScheduleKind.CHECKIN, ScheduleKind.SELFRATING)
+    }
+    made = [
+        schedule
+        for participant in found
+        for schedule in new_schedules(participant, now, zone, policy)
+        if participant.id not in have[schedule.kind]
+    ]
+    await schedules.insert_many(made)
     if len(found) == policy.batch_size:
         return len(made), found[-1].id, True
-    return len(made), max(after_id, await schedules.last_participant_id()), False
+    return len(made), found[-1].id if found else after_id, False
 
 
 async def checkin_schedule(
@@ -363,8 +378,11 @@ async def open_due_checkins(
     result = DuePass(schedules_read=len(schedules))
     if not schedules:
         return result
-    people = await participants_by_id(uow, [schedule.participant_id for schedule in schedules])
+    ids = [schedule.participant_id for schedule in schedules]
+    people = await participants_by_id(uow, ids)
     checkins = uow.repository(Checkins)
+    still_open = await checkins.open_of_many(ids)
+    new: list[Checkin] = []
     for schedule in schedules:
         occurrence = schedule.next_due_at
         assert occurrence is not None
@@ -377,22 +395,22 @@ async def open_due_checkins(
         occurrence, schedule.next_due_at = catch_up(schedule.spec, zone, occurrence, now)
         if not reachable_now(participant) or now - occurrence >= policy.expire_after:
             continue
-        for older in await checkins.open_of(participant.id):
+        for older in still_open.get(participant.id, []):
             _expire(older, now)
             result.expired_unanswered.append(older)
-        checkin = await checkins.add(
-            Checkin(
-                participant_id=participant.id,
-                due_at=occurrence,
-                opened_at=now,
-                status=CheckinStatus.OPEN,
-                step=CheckinStep.MOOD,
-                activities=[],
-                nudge_due_at=policy.quiet_hours.defer(occurrence + policy.nudge_after, zone),
-                expire_due_at=occurrence + policy.expire_after,
-            )
+        checkin = Checkin(
+            participant_id=participant.id,
+            due_at=occurrence,
+            opened_at=now,
+            status=CheckinStatus.OPEN,
+            step=CheckinStep.MOOD,
+            activities=[],
+            nudge_due_at=policy.quiet_hours.defer(occurrence + policy.nudge_after, zone),
+            expire_due_at=occurrence + policy.expire_after,
         )
+        new.append(checkin)
         result.opened.append(Opened(participant, checkin))
+    await checkins.insert_many(new)
     return result
 
 
@@ -486,10 +504,10 @@ async def _raise(
     )
 
 
-async def own_open_checkin(
+async def own_checkin(
     uow: UnitOfWork, participant_id: int, checkin_id: int | None
 ) -> Checkin | None:
-    """The check-in a button names, if it is this participant's (open or not)."""
+    """The check-in a button names, if it is this participant's (open or closed)."""
     if checkin_id is None:
         return None
     checkin = await uow.repository(Checkins).get(checkin_id)

@@ -28,7 +28,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import pack
 from bot.domain import checkin as domain
 from bot.i18n import N_, Translator
-from bot.messaging import Button, Keyboard, Notifier
+from bot.messaging import Button, Keyboard, Notifier, OutgoingText
 from bot.turn import Deps, Turn, turn_handler
 from storage.models import Checkin, CheckinStatus, CheckinStep, FlagKind, OutboxKind, Participant
 from storage.models.progress import Checkins, IdleConversations
@@ -129,10 +129,13 @@ def time_buttons(weekday: int) -> Keyboard:
 # Answering a check-in
 
 
-async def _open_checkin(turn: Turn, checkin_id: int | None, step: CheckinStep) -> Checkin | None:
-    """The check-in a button belongs to, if it is this participant's, open, and at `step`."""
+async def _open_checkin(
+    turn: Turn, checkin_id: int | None, step: CheckinStep | None
+) -> Checkin | None:
+    """The check-in a button belongs to, if it is this participant's, open, and at `step`
+    (any step for None); otherwise the presser is told why and nothing changes."""
     assert turn.participant is not None
-    checkin = await domain.own_open_checkin(turn.uow, turn.participant.id, checkin_id)
+    checkin = await domain.own_checkin(turn.uow, turn.participant.id, checkin_id)
     if checkin is None:
         await stale_button(turn)
         return None
@@ -147,7 +150,7 @@ async def _open_checkin(turn: Turn, checkin_id: int | None, step: CheckinStep) -
         if turn.callback_message_id is not None:
             await turn.remove_buttons(turn.callback_message_id)
         return None
-    if checkin.step is not step:
+    if step is not None and checkin.step is not step:
         await stale_button(turn)
         return None
     return checkin
@@ -308,7 +311,7 @@ def _policy(deps: Deps) -> domain.CheckinPolicy:
     return domain.CheckinPolicy.from_settings(deps.settings)
 
 
-async def show_schedule(turn: Turn, *, intro: bool = True) -> None:
+async def show_schedule(turn: Turn) -> None:
     _ = turn.t
     participant = turn.participant
     assert participant is not None
@@ -387,12 +390,9 @@ async def keep_schedule(turn: Turn) -> None:
 
 
 async def resume(turn: Turn, checkin_id: int | None) -> None:
-    assert turn.participant is not None
-    checkin = await domain.own_open_checkin(turn.uow, turn.participant.id, checkin_id)
-    if checkin is None or checkin.status is not CheckinStatus.OPEN:
-        await _open_checkin(turn, checkin_id, CheckinStep.MOOD)  # says why, changes nothing
-        return
-    await ask_again(turn, checkin)
+    checkin = await _open_checkin(turn, checkin_id, None)
+    if checkin is not None:
+        await ask_again(turn, checkin)
 
 
 async def ask_again(turn: Turn, checkin: Checkin) -> None:
@@ -448,17 +448,18 @@ async def on_message_in_flow(turn: Turn, message: Message) -> None:
     """Text or media while a check-in or the day and time picker waits for a button."""
     _ = turn.t
     step = turn.step
-    if step == (FLOW, PICK_DAY) or step == (FLOW, PICK_TIME):
+    data = turn.conversation.data if turn.conversation else {}
+    if step == (FLOW, PICK_DAY):
         await turn.reply(_("Please choose one of the buttons."))
-        if step[1] == PICK_DAY:
-            await ask_day(turn)
-        else:
-            await ask_time(turn, int(turn.conversation.data.get("weekday", 0)))  # type: ignore[union-attr]
+        await ask_day(turn)
+        return
+    if step == (FLOW, PICK_TIME) and isinstance(data.get("weekday"), int):
+        await turn.reply(_("Please choose one of the buttons."))
+        await ask_time(turn, int(data["weekday"]))
         return
     participant = turn.participant
-    data = turn.conversation.data if turn.conversation else {}
     checkin = (
-        await domain.own_open_checkin(turn.uow, participant.id, data.get("checkin"))
+        await domain.own_checkin(turn.uow, participant.id, data.get("checkin"))
         if participant is not None and isinstance(data.get("checkin"), int)
         else None
     )
@@ -563,8 +564,7 @@ class CheckinJob:
                 nudges = await domain.due_nudges(
                     uow, deps.clock.now(), policy, skip_locked=skip_locked
                 )
-                for nudge in nudges:
-                    await _queue_nudge(uow, deps, nudge)
+                await _queue_nudges(uow, deps, nudges)
                 await uow.commit()
             done += len(nudges)
             if len(nudges) < policy.batch_size:
@@ -588,43 +588,57 @@ class CheckinJob:
 
 async def _queue_opened(uow: UnitOfWork, deps: Deps, opened: list[domain.Opened]) -> None:
     """The first message of each new check-in, and the state that routes replies to it."""
-    notifier = Notifier(uow, deps.clock)
     idle = uow.repository(IdleConversations)
     busy = await idle.existing(
         [item.participant.telegram_user_id for item in opened if item.participant.telegram_user_id]
     )
+    messages: list[OutgoingText] = []
     for item in opened:
         participant, checkin = item.participant, item.checkin
         assert participant.chat_id is not None
         t = deps.translator(participant.locale)
         opening = t("Time for your check-in.")
-        await notifier.send_text(
-            participant.chat_id,
-            f"{greeting(participant.display_name, t)} {opening}\n\n{mood_question(t)}",
-            key=f"checkin:{participant.id}:{checkin.due_at:%Y%m%dT%H%M}",
-            kind=OutboxKind.CHECKIN,
-            buttons=mood_buttons(t, checkin.id),
-            participant_id=participant.id,
+        messages.append(
+            OutgoingText(
+                participant.chat_id,
+                f"{greeting(participant.display_name, t)} {opening}\n\n{mood_question(t)}",
+                key=f"checkin:{participant.id}:{checkin.due_at:%Y%m%dT%H%M}",
+                kind=OutboxKind.CHECKIN,
+                buttons=mood_buttons(t, checkin.id),
+                participant_id=participant.id,
+            )
         )
-        user = participant.telegram_user_id
-        if user is not None and user not in busy:
-            await idle.start(user, FLOW, MOOD, {"checkin": checkin.id}, deps.clock.now())
-
-
-async def _queue_nudge(uow: UnitOfWork, deps: Deps, nudge: domain.Nudge) -> None:
-    participant, checkin = nudge.participant, nudge.checkin
-    assert participant.chat_id is not None
-    t = deps.translator(participant.locale)
-    text, buttons = question_for(t, checkin)
-    reminder = t("A gentle reminder: your check-in is still open. It takes a minute.")
-    await Notifier(uow, deps.clock).send_text(
-        participant.chat_id,
-        f"{reminder}\n\n{text}",
-        key=f"checkin-nudge:{checkin.id}",
-        kind=OutboxKind.CHECKIN,
-        buttons=buttons,
-        participant_id=participant.id,
+    await Notifier(uow, deps.clock).send_texts(messages)
+    await idle.start(
+        [
+            (item.participant.telegram_user_id, FLOW, MOOD, {"checkin": item.checkin.id})
+            for item in opened
+            if item.participant.telegram_user_id is not None
+            and item.participant.telegram_user_id not in busy
+        ],
+        deps.clock.now(),
     )
+
+
+async def _queue_nudges(uow: UnitOfWork, deps: Deps, nudges: list[domain.Nudge]) -> None:
+    messages: list[OutgoingText] = []
+    for nudge in nudges:
+        participant, checkin = nudge.participant, nudge.checkin
+        assert participant.chat_id is not None
+        t = deps.translator(participant.locale)
+        text, buttons = question_for(t, checkin)
+        reminder = t("A gentle reminder: your check-in is still open. It takes a minute.")
+        messages.append(
+            OutgoingText(
+                participant.chat_id,
+                f"{reminder}\n\n{text}",
+                key=f"checkin-nudge:{checkin.id}",
+                kind=OutboxKind.CHECKIN,
+                buttons=buttons,
+                participant_id=participant.id,
+            )
+        )
+    await Notifier(uow, deps.clock).send_texts(messages)
 
 
 async def _forget_states(uow: UnitOfWork, closed: list[Checkin]) -> None:

@@ -198,6 +198,12 @@ async def test_a_closed_checkins_buttons_are_refused_kindly(stack: Stack) -> Non
     await tick(stack)
     reminder = await sara.expect("En vänlig påminnelse: din avstämning är fortfarande öppen.")
     assert "Hur har din vecka varit?" in reminder.body and len(reminder.buttons) == 5
+    # A participant who lost the message finds the open check-in under /checkin.
+    await sara.command("checkin")
+    shown = await sara.expect("Din avstämning kommer varje måndag kl. 10:00.")
+    await sara.press("Svara på den öppna avstämningen", message=shown)
+    again = await sara.expect("Hur har din vecka varit?")
+    assert again.button_labels == question.button_labels
     stack.clock.advance(timedelta(days=2))
     await tick(stack)
     before = await stored_state(stack)
