@@ -7,7 +7,8 @@ temporary folder, or a new schema on the PostgreSQL at --database-url) and repor
   - computing next occurrences alone, and computing and storing a schedule per participant;
   - the due query when nothing is due and when everyone is due, with its query plan;
   - opening every participant's check-in at once (Monday 10:00 for all: the worst case),
-    which writes the check-in, its outbox message and the conversation row;
+    which writes the check-in, its outbox message and the conversation row; then one
+    nudge for everyone (nobody answers) and closing every check-in;
   - memory: traced Python allocations per job tick (tracemalloc) and the process's
     resident size, at two sizes, to show that memory follows the batch, not the caseload.
 """
@@ -42,6 +43,7 @@ from storage.db import Database
 from storage.models import (
     Cadence,
     Checkin,
+    CheckinStatus,
     Cohort,
     OutboxMessage,
     Participant,
@@ -72,6 +74,10 @@ class Figures:
     plans: dict[str, list[str]] = field(default_factory=dict)
     open_s: float = 0.0
     opened: int = 0
+    nudge_s: float = 0.0
+    nudges: int = 0
+    expire_s: float = 0.0
+    expired: int = 0
     outbox_rows: int = 0
     ticks: int = 0
     tick_peak_mib: list[float] = field(default_factory=list)
@@ -170,6 +176,18 @@ async def count(database: Database, model: type) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+async def count_nudges(database: Database) -> int:
+    async with database.session() as session:
+        query = select(func.count()).where(Checkin.nudged_at.is_not(None))
+        return int(await session.scalar(query) or 0)
+
+
+async def count_expired(database: Database) -> int:
+    async with database.session() as session:
+        query = select(func.count()).where(Checkin.status == CheckinStatus.EXPIRED)
+        return int(await session.scalar(query) or 0)
+
+
 async def measure(participants: int, url: str | None) -> Figures:
     figures = Figures(participants, "PostgreSQL" if url else "SQLite")
     with tempfile.TemporaryDirectory() as folder:
@@ -249,6 +267,20 @@ async def measure(participants: int, url: str | None) -> Figures:
             gc.collect()
             figures.rss_mib["opened"] = rss_mib()
 
+            # Nobody answers: everyone is nudged on Tuesday, every check-in closes Thursday.
+            clock.set(MONDAY_TEN + timedelta(days=1))
+            started = time.perf_counter()
+            while await job(deps):
+                pass
+            figures.nudge_s = time.perf_counter() - started
+            figures.nudges = await count_nudges(database)
+            clock.set(MONDAY_TEN + timedelta(days=3))
+            started = time.perf_counter()
+            while await job(deps):
+                pass
+            figures.expire_s = time.perf_counter() - started
+            figures.expired = await count_expired(database)
+
             # A week later everyone is due again: trace the Python allocations of the first
             # ticks (tracing slows Python down several times), then run the rest untraced.
             clock.set(MONDAY_TEN + timedelta(weeks=1))
@@ -291,7 +323,12 @@ def report(figures: Figures, batch: int) -> str:
         f"due query, everyone due (first {batch})       {figures.busy_due_ms:8.3f} ms",
         f"opening every check-in (Monday 10:00)       {figures.open_s:8.2f} s"
         f"  ({figures.opened:,} check-ins, {figures.outbox_rows:,} outbox rows,"
-        f" {figures.opened / figures.open_s:,.0f}/s, {figures.ticks} ticks of ≤{per_tick:,})",
+        f" {figures.opened / figures.open_s:,.0f}/s,"
+        f" in {figures.ticks} job ticks of at most {per_tick:,})",
+        f"one nudge each (Tuesday 10:00)              {figures.nudge_s:8.2f} s"
+        f"  ({figures.nudges:,} nudges, {figures.nudges / figures.nudge_s:,.0f}/s)",
+        f"closing the unanswered (Thursday 10:00)     {figures.expire_s:8.2f} s"
+        f"  ({figures.expired:,} expired, {figures.expired / figures.expire_s:,.0f}/s)",
         "traced Python memory per job tick (peak)   "
         + ", ".join(f"{peak:.1f}" for peak in figures.tick_peak_mib)
         + f" MiB (first {len(figures.tick_peak_mib)} ticks of the second week)",

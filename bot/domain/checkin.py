@@ -221,6 +221,7 @@ def new_schedules(
             kind=ScheduleKind.CHECKIN,
             spec=spec,
             next_due_at=first_checkin,
+            missed_in_a_row=0,
             updated_at=now,
         ),
         ParticipantSchedule(
@@ -228,6 +229,7 @@ def new_schedules(
             kind=ScheduleKind.SELFRATING,
             spec=rating_spec,
             next_due_at=baseline if active else None,
+            missed_in_a_row=0,
             updated_at=now,
         ),
     ]
@@ -247,16 +249,12 @@ async def schedule_missing(
     continue after, whether more wait)."""
     schedules = uow.repository(Schedules)
     found = await schedules.participants_after(after_id, policy.batch_size)
-    ids = [participant.id for participant in found]
-    have = {
-        kind: await schedules.having(kind, ids)
-        for kind in (ScheduleKind.CHECKIN, ScheduleKind.SELFRATING)
-    }
+    have = await schedules.kinds_of([participant.id for participant in found])
     made = [
         schedule
         for participant in found
         for schedule in new_schedules(participant, now, zone, policy)
-        if participant.id not in have[schedule.kind]
+        if (participant.id, schedule.kind) not in have
     ]
     await schedules.insert_many(made)
     if len(found) == policy.batch_size:
@@ -347,7 +345,6 @@ class Raised:
 class DuePass:
     schedules_read: int = 0
     opened: list[Opened] = field(default_factory=list)
-    expired_unanswered: list[Checkin] = field(default_factory=list)
 
 
 async def participants_by_id(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, Participant]:
@@ -369,8 +366,9 @@ async def open_due_checkins(
 
     An occurrence missed for longer than a check-in stays open (the bot was down) is
     skipped rather than sent late; an older check-in still open is closed first, so a
-    participant never has two. Participants who are paused, unreachable or not (yet)
-    active are passed over; ended and erased ones lose their schedule for good.
+    participant never has two (run `expire_due` before this pass). Participants who are
+    paused, unreachable or not (yet) active are passed over; ended and erased ones lose
+    their schedule for good.
     """
     schedules = await uow.repository(Schedules).due(
         ScheduleKind.CHECKIN, now, policy.batch_size, skip_locked=skip_locked
@@ -378,10 +376,17 @@ async def open_due_checkins(
     result = DuePass(schedules_read=len(schedules))
     if not schedules:
         return result
-    ids = [schedule.participant_id for schedule in schedules]
-    people = await participants_by_id(uow, ids)
+    people = await participants_by_id(uow, [schedule.participant_id for schedule in schedules])
     checkins = uow.repository(Checkins)
-    still_open = await checkins.open_of_many(ids)
+    # Expiry runs before this pass, so an earlier check-in can only still be open when
+    # it is younger than the expiry time (an interval shorter than that, a moved day).
+    still_open = await checkins.open_of_many(
+        [
+            schedule.participant_id
+            for schedule in schedules
+            if schedule.last_due_at is not None and now - schedule.last_due_at < policy.expire_after
+        ]
+    )
     new: list[Checkin] = []
     for schedule in schedules:
         occurrence = schedule.next_due_at
@@ -397,7 +402,6 @@ async def open_due_checkins(
             continue
         for older in still_open.get(participant.id, []):
             _expire(older, now)
-            result.expired_unanswered.append(older)
         checkin = Checkin(
             participant_id=participant.id,
             due_at=occurrence,
@@ -455,39 +459,35 @@ async def expire_due(
     uow: UnitOfWork, now: datetime, policy: CheckinPolicy, *, skip_locked: bool = False
 ) -> ExpiryPass:
     """Close check-ins nobody finished in time. Answers given before stay and count;
-    two closed in a row without any answer raise a flag for the mentor."""
+    two closed in a row without any answer raise a flag for the mentor (counted on the
+    schedule, so a thousand closing at once cost no look-back per check-in)."""
     checkins = uow.repository(Checkins)
     found = await checkins.expiries_due(now, policy.batch_size, skip_locked=skip_locked)
     result = ExpiryPass()
-    people = await participants_by_id(uow, [checkin.participant_id for checkin in found])
+    closing = [checkin for checkin in found if checkin.status is CheckinStatus.OPEN]
     for checkin in found:
-        if checkin.status is not CheckinStatus.OPEN:
-            checkin.expire_due_at = None
-            continue
+        checkin.expire_due_at = None
+    ids = [checkin.participant_id for checkin in closing]
+    schedules = await uow.repository(Schedules).of_many(ScheduleKind.CHECKIN, ids)
+    people = await participants_by_id(uow, ids)
+    for checkin in closing:
         _expire(checkin, now)
         result.expired.append(checkin)
-        if checkin.mood is None:
-            previous = await _previous(uow, checkin)
-            if (
-                previous is not None
-                and previous.status is CheckinStatus.EXPIRED
-                and previous.mood is None
-            ):
-                flag = await _raise(uow, checkin, FlagKind.NO_ANSWER, now)
-                if flag is not None:
-                    result.raised.append(Raised(people[checkin.participant_id], flag))
+        schedule = schedules.get(checkin.participant_id)
+        if schedule is None:
+            continue
+        if checkin.mood is not None:
+            schedule.missed_in_a_row = 0
+            continue
+        schedule.missed_in_a_row += 1
+        if schedule.missed_in_a_row >= 2:
+            flag = await _raise(uow, checkin, FlagKind.NO_ANSWER, now)
+            if flag is not None:
+                result.raised.append(Raised(people[checkin.participant_id], flag))
     return result
 
 
 # Answering
-
-
-async def _previous(uow: UnitOfWork, checkin: Checkin) -> Checkin | None:
-    """The check-in before this one (any status)."""
-    for candidate in await uow.repository(Checkins).latest(checkin.participant_id, 6):
-        if candidate.id != checkin.id and candidate.due_at < checkin.due_at:
-            return candidate
-    return None
 
 
 async def _raise(
@@ -524,6 +524,9 @@ async def answer_mood(
         raise ValueError(f"mood {mood} is not on the scale")
     checkin.mood = mood
     checkin.step = CheckinStep.ACTIVITIES
+    schedule = await uow.repository(Schedules).get(checkin.participant_id, ScheduleKind.CHECKIN)
+    if schedule is not None:
+        schedule.missed_in_a_row = 0
     if mood not in LOWEST_MOODS:
         return None
     for earlier in await uow.repository(Checkins).latest(checkin.participant_id, 12):

@@ -270,9 +270,13 @@ async def answer_help(turn: Turn, checkin_id: int | None, answer: str | None) ->
         key=f"checkin-help:{checkin.id}",
         or_coordinators=True,
     )
-    if told:
+    if told and participant.mentor_id is not None:
         await turn.reply(
             _("Thank you. I have told your mentor, who will get in touch with you soon.")
+        )
+    elif told:
+        await turn.reply(
+            _("Thank you. I have told the project staff, who will get in touch with you soon.")
         )
     else:
         await turn.reply(
@@ -521,7 +525,7 @@ def build_handlers(registry: FlowRegistry) -> list[BaseHandler]:  # type: ignore
 
 
 class CheckinJob:
-    """Every tick: schedules for participants who have none, due check-ins, nudges, expiry.
+    """Every tick: schedules for participants who have none, expiry, due check-ins, nudges.
 
     Each batch is one transaction read by index; the only thing held between ticks is the
     highest participant id already given a schedule (one number, not one per person).
@@ -550,11 +554,23 @@ class CheckinJob:
                 break
         for _ in range(MAX_BATCHES_PER_TICK):
             async with deps.unit_of_work() as uow:
+                expired = await domain.expire_due(
+                    uow, deps.clock.now(), policy, skip_locked=skip_locked
+                )
+                for raised in expired.raised:
+                    await tell_mentor_of_flag(
+                        uow, deps, raised.participant, raised.flag.id, raised.flag.kind
+                    )
+                await uow.commit()
+            done += len(expired.expired)
+            if len(expired.expired) < policy.batch_size:
+                break
+        for _ in range(MAX_BATCHES_PER_TICK):
+            async with deps.unit_of_work() as uow:
                 due = await domain.open_due_checkins(
                     uow, deps.clock.now(), zone, policy, skip_locked=skip_locked
                 )
                 await _queue_opened(uow, deps, due.opened)
-                await _forget_states(uow, due.expired_unanswered)
                 await uow.commit()
             done += len(due.opened)
             if due.schedules_read < policy.batch_size:
@@ -569,29 +585,12 @@ class CheckinJob:
             done += len(nudges)
             if len(nudges) < policy.batch_size:
                 break
-        for _ in range(MAX_BATCHES_PER_TICK):
-            async with deps.unit_of_work() as uow:
-                expired = await domain.expire_due(
-                    uow, deps.clock.now(), policy, skip_locked=skip_locked
-                )
-                await _forget_states(uow, expired.expired)
-                for raised in expired.raised:
-                    await tell_mentor_of_flag(
-                        uow, deps, raised.participant, raised.flag.id, raised.flag.kind
-                    )
-                await uow.commit()
-            done += len(expired.expired)
-            if len(expired.expired) < policy.batch_size:
-                break
         return done
 
 
 async def _queue_opened(uow: UnitOfWork, deps: Deps, opened: list[domain.Opened]) -> None:
-    """The first message of each new check-in, and the state that routes replies to it."""
-    idle = uow.repository(IdleConversations)
-    busy = await idle.existing(
-        [item.participant.telegram_user_id for item in opened if item.participant.telegram_user_id]
-    )
+    """The first message of each new check-in, and the state that routes replies to it
+    (for participants not busy in another flow; an old check-in's pointer is replaced)."""
     messages: list[OutgoingText] = []
     for item in opened:
         participant, checkin = item.participant, item.checkin
@@ -609,14 +608,16 @@ async def _queue_opened(uow: UnitOfWork, deps: Deps, opened: list[domain.Opened]
             )
         )
     await Notifier(uow, deps.clock).send_texts(messages)
-    await idle.start(
+    await uow.repository(IdleConversations).point_to(
         [
-            (item.participant.telegram_user_id, FLOW, MOOD, {"checkin": item.checkin.id})
+            (item.participant.telegram_user_id, {"checkin": item.checkin.id})
             for item in opened
             if item.participant.telegram_user_id is not None
-            and item.participant.telegram_user_id not in busy
         ],
-        deps.clock.now(),
+        flow=FLOW,
+        step=MOOD,
+        replaceable_steps=(MOOD, ACTIVITIES, HELP),
+        now=deps.clock.now(),
     )
 
 
@@ -639,23 +640,3 @@ async def _queue_nudges(uow: UnitOfWork, deps: Deps, nudges: list[domain.Nudge])
             )
         )
     await Notifier(uow, deps.clock).send_texts(messages)
-
-
-async def _forget_states(uow: UnitOfWork, closed: list[Checkin]) -> None:
-    """A closed check-in no longer owns its participant's messages."""
-    if not closed:
-        return
-    idle = uow.repository(IdleConversations)
-    people = await domain.participants_by_id(uow, [checkin.participant_id for checkin in closed])
-    users = {
-        people[checkin.participant_id].telegram_user_id: checkin.id
-        for checkin in closed
-        if people[checkin.participant_id].telegram_user_id is not None
-    }
-    found = await idle.existing([user for user in users if user is not None])
-    stale = [
-        user
-        for user, conversation in found.items()
-        if conversation.flow == FLOW and conversation.data.get("checkin") == users.get(user)
-    ]
-    await idle.forget(stale)

@@ -21,7 +21,6 @@ from sqlalchemy import (
     Select,
     String,
     UniqueConstraint,
-    delete,
     func,
     insert,
     select,
@@ -101,6 +100,8 @@ class ParticipantSchedule(Base):
     # Null while the participant cannot get anything (ended, erased).
     next_due_at: Mapped[datetime | None]
     last_due_at: Mapped[datetime | None]
+    # Check-ins closed in a row without any answer (reset by an answer): a flag at two.
+    missed_in_a_row: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime]
 
     __table_args__ = (
@@ -243,11 +244,25 @@ class Schedules:
                         "spec": schedule.spec,
                         "next_due_at": schedule.next_due_at,
                         "last_due_at": schedule.last_due_at,
+                        "missed_in_a_row": 0,
                         "updated_at": schedule.updated_at,
                     }
                     for schedule in schedules
                 ],
             )
+
+    async def of_many(
+        self, kind: ScheduleKind, participant_ids: Sequence[int]
+    ) -> dict[int, ParticipantSchedule]:
+        if not participant_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(ParticipantSchedule).where(
+                ParticipantSchedule.participant_id.in_(list(participant_ids)),
+                ParticipantSchedule.kind == kind,
+            )
+        )
+        return {schedule.participant_id: schedule for schedule in rows}
 
     async def participants_after(self, after_id: int, limit: int) -> Sequence[Participant]:
         """The next participants by id: a primary-key range, whatever the statistics say."""
@@ -260,17 +275,18 @@ class Schedules:
             )
         ).all()
 
-    async def having(self, kind: ScheduleKind, participant_ids: Sequence[int]) -> set[int]:
-        """Which of these participants have a schedule of this kind."""
+    async def kinds_of(self, participant_ids: Sequence[int]) -> set[tuple[int, ScheduleKind]]:
+        """Which schedules these participants have, as (participant id, kind). Asked by
+        participant id alone, so only the (participant_id, kind) index can answer it, even
+        when a bulk load has left the planner without statistics."""
         if not participant_ids:
             return set()
-        rows = await self.session.scalars(
-            select(ParticipantSchedule.participant_id).where(
-                ParticipantSchedule.kind == kind,
-                ParticipantSchedule.participant_id.in_(list(participant_ids)),
+        rows = await self.session.execute(
+            select(ParticipantSchedule.participant_id, ParticipantSchedule.kind).where(
+                ParticipantSchedule.participant_id.in_(list(participant_ids))
             )
         )
-        return set(rows)
+        return {(participant_id, ScheduleKind(kind)) for participant_id, kind in rows.all()}
 
     async def last_participant_id(self) -> int:
         return int(await self.session.scalar(select(func.max(Participant.id))) or 0)
@@ -590,44 +606,42 @@ class IdleConversations:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def existing(self, telegram_user_ids: Sequence[int]) -> dict[int, Conversation]:
-        if not telegram_user_ids:
-            return {}
-        rows = await self.session.scalars(
-            select(Conversation).where(Conversation.telegram_user_id.in_(list(telegram_user_ids)))
-        )
-        return {row.telegram_user_id: row for row in rows}
-
-    async def start(
-        self, rows: Sequence[tuple[int, str, str, dict[str, Any]]], now: datetime
+    async def point_to(
+        self,
+        rows: Sequence[tuple[int, dict[str, Any]]],
+        *,
+        flow: str,
+        step: str,
+        replaceable_steps: Sequence[str],
+        now: datetime,
     ) -> None:
-        """Put idle users (telegram user id, flow, step, data) into a flow in one statement;
-        a user who has entered another flow meanwhile keeps theirs."""
+        """In one statement, put users (telegram user id, data) at `flow`/`step`: users
+        with no conversation, and users whose conversation is an old pointer of the same
+        flow (one of `replaceable_steps`). Anyone in another flow keeps it."""
         if not rows:
             return
         dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        await self.session.execute(
-            insert(Conversation)
-            .values(
-                [
-                    {
-                        "telegram_user_id": user,
-                        "flow": flow,
-                        "step": step,
-                        "data": data,
-                        "updated_at": now,
-                    }
-                    for user, flow, step, data in rows
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["telegram_user_id"])
+        statement = insert(Conversation).values(
+            [
+                {
+                    "telegram_user_id": user,
+                    "flow": flow,
+                    "step": step,
+                    "data": data,
+                    "updated_at": now,
+                }
+                for user, data in rows
+            ]
         )
-
-    async def forget(self, telegram_user_ids: Sequence[int]) -> None:
-        if telegram_user_ids:
-            await self.session.execute(
-                delete(Conversation).where(
-                    Conversation.telegram_user_id.in_(list(telegram_user_ids))
-                )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["telegram_user_id"],
+                set_={
+                    "step": statement.excluded.step,
+                    "data": statement.excluded.data,
+                    "updated_at": statement.excluded.updated_at,
+                },
+                where=(Conversation.flow == flow) & Conversation.step.in_(list(replaceable_steps)),
             )
+        )

@@ -219,3 +219,23 @@ async def test_a_closed_checkins_buttons_are_refused_kindly(stack: Stack) -> Non
     # With the check-in closed, text is an ordinary message again.
     await sara.say("hej")
     await sara.expect("Det förstod jag inte.")
+
+
+async def test_help_asked_by_someone_without_a_mentor_reaches_the_project_staff(
+    stack: Stack,
+) -> None:
+    await stack.cohort()
+    await stack.mentor(
+        name="Eva Lind", languages=["sv"], telegram_user_id=7009, is_coordinator=True
+    )
+    eva = await stack.person(7009, "Eva", "sv")
+    sara = await join(stack, 507, "Sara", "sv")  # no mentor assigned yet
+    await tick(stack)
+    stack.clock.set(FIRST_CHECKIN)
+    await tick(stack)
+    await sara.press("😐", message=await sara.expect("Hur har din vecka varit?"))
+    await sara.press("Klar", message=await sara.expect("Vad har du gjort för jobb"))
+    await sara.press("Ja, jag vill ha hjälp", message=await sara.expect("Vill du ha hjälp"))
+    await sara.expect("Tack. Jag har sagt till projektets personal, som hör av sig till dig snart.")
+    me = await participant(stack, 507)
+    await eva.expect(f"Sara ({me.public_id}) bad om hjälp i avstämningen.")
