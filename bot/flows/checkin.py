@@ -327,7 +327,11 @@ async def show_schedule(turn: Turn) -> None:
     lines = [
         _("Your check-in comes {schedule}.").format(schedule=schedule_text(choice, _)),
     ]
-    if schedule.next_due_at is not None:
+    if schedule.next_due_at is None or not domain.reachable_now(participant):
+        lines.append(
+            _("Check-ins are paused for you at the moment. Your mentor can tell you more.")
+        )
+    else:
         lines.append(_("The next one is on {date}.").format(date=when(schedule.next_due_at, _)))
     buttons: list[list[Button]] = [[Button(_("Change day and time"), pack(FLOW, "sched"))]]
     for checkin in await turn.uow.repository(Checkins).open_of(participant.id):

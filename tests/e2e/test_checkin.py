@@ -239,3 +239,16 @@ async def test_help_asked_by_someone_without_a_mentor_reaches_the_project_staff(
     await sara.expect("Tack. Jag har sagt till projektets personal, som hör av sig till dig snart.")
     me = await participant(stack, 507)
     await eva.expect(f"Sara ({me.public_id}) bad om hjälp i avstämningen.")
+
+
+async def test_a_paused_participant_is_not_promised_a_next_checkin(stack: Stack) -> None:
+    from tests.factories import update_participant
+
+    await stack.cohort()
+    sara = await join(stack, 508, "Sara", "sv")
+    me = await participant(stack, 508)
+    await update_participant(stack.database, me.id, reminders_paused_at=stack.clock.now())
+    await sara.command("checkin")
+    shown = await sara.expect("Din avstämning kommer varje måndag kl. 10:00.")
+    assert "Dina avstämningar är pausade just nu. Din mentor kan berätta mer." in shown.body
+    assert "Nästa gång" not in shown.body
