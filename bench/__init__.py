@@ -1,1 +1,1 @@
-"""Benchmarks: `python -m bench NAME` (`make bench` runs them all)."""
+"""Benchmarks: `python -m bench [NAME [options]]` (each NAME is a module here with `main`)."""

@@ -1,27 +1,39 @@
-"""`python -m bench [NAME ...]`: run the named benchmarks (all when none is named).
+"""`python -m bench [NAME [options]]`: run the benchmark module `bench/NAME.py`, or every
+benchmark in turn when no name is given (`make bench`).
 
-Each benchmark is a module in this package with `main(argv) -> None`; add yours to
-BENCHMARKS.
+Modules are found by name, so adding a benchmark needs no change here.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
-
-BENCHMARKS = {
-    "outbox": "bench.outbox",
-}
+from pathlib import Path
 
 
-def main(argv: list[str]) -> None:
-    names = [arg for arg in argv if not arg.startswith("-")][:1] or list(BENCHMARKS)
-    options = [arg for arg in argv if arg.startswith("-") or arg not in BENCHMARKS]
-    for name in names:
-        if name not in BENCHMARKS:
-            sys.exit(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
-        importlib.import_module(BENCHMARKS[name]).main(options)
+def available() -> list[str]:
+    return sorted(
+        module.name
+        for module in pkgutil.iter_modules([str(Path(__file__).parent)])
+        if not module.name.startswith("_")
+    )
+
+
+def run(name: str, options: list[str]) -> int:
+    result = importlib.import_module(f"bench.{name}").main(options)
+    return int(result or 0)
+
+
+def main(argv: list[str]) -> int:
+    names = available()
+    if not argv:
+        return max((run(name, []) for name in names), default=0)
+    if argv[0] not in names:
+        print(f"usage: python -m bench [{'|'.join(names)}] [options]", file=sys.stderr)
+        return 2
+    return run(argv[0], argv[1:])
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -176,3 +176,40 @@ class Notifier:
             if row is not None:
                 rows.append(row)
         return rows
+
+    async def send_texts(self, messages: Sequence[OutgoingText]) -> None:
+        """Queue many texts in one statement (each split like `send_text`, once per key):
+        what a periodic job uses when thousands of check-ins fall due at once."""
+        now = self.clock.now()
+        rows: list[dict[str, Any]] = []
+        for message in messages:
+            parts = split_text(message.text)
+            for index, part in enumerate(parts):
+                last = index == len(parts) - 1
+                rows.append(
+                    {
+                        "chat_id": message.chat_id,
+                        "payload": text_payload(part, message.buttons if last else None),
+                        "key": message.key if len(parts) == 1 else f"{message.key}#{index}",
+                        "kind": message.kind,
+                        "priority": PRIORITY[message.kind],
+                        "due_at": message.due_at or now,
+                        "participant_id": message.participant_id,
+                        "mentor_id": message.mentor_id,
+                    }
+                )
+        await self.uow.outbox.add_many(rows, now=now)
+
+
+@dataclass(frozen=True)
+class OutgoingText:
+    """One text for `Notifier.send_texts`."""
+
+    chat_id: int
+    text: str
+    key: str
+    kind: OutboxKind
+    buttons: Keyboard | None = None
+    due_at: datetime | None = None
+    participant_id: int | None = None
+    mentor_id: int | None = None

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -215,3 +217,33 @@ class Outbox(Repository):
         self.session.add(row)
         await self.session.flush()
         return row
+
+    async def add_many(self, rows: Sequence[dict[str, Any]], *, now: datetime) -> None:
+        """Queue many messages in one statement, each once per key (a key seen before is
+        skipped, as in `add`). Each row: chat_id, payload, key, kind, priority, due_at and
+        optionally participant_id, mentor_id. For jobs that queue thousands at a time."""
+        if not rows:
+            return
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        values = [
+            {
+                "chat_id": row["chat_id"],
+                "payload": row["payload"],
+                "idempotency_key": row["key"],
+                "kind": row["kind"],
+                "priority": row["priority"],
+                "due_at": row["due_at"],
+                "available_at": row["due_at"],
+                "participant_id": row.get("participant_id"),
+                "mentor_id": row.get("mentor_id"),
+                "created_at": now,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+            }
+            for row in rows
+        ]
+        await self.session.execute(
+            insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idempotency_key"]),
+            values,
+        )

@@ -136,8 +136,6 @@ async def test_one_gentle_nudge_then_the_checkin_closes_and_still_counts(
     (checkin,) = await checkins(database)
     assert checkin.status is CheckinStatus.EXPIRED and checkin.expired_at == clock.now()
     assert checkin.nudge_due_at is None and checkin.expire_due_at is None
-    async with database.session() as session:
-        assert await session.get(Conversation, 502) is None  # its replies route nowhere now
 
     async with UnitOfWork(database) as uow:
         counts = await domain.checkin_counts(uow, [sara.participant_id], due - timedelta(days=1))
@@ -154,7 +152,7 @@ async def test_an_answered_checkin_gets_no_nudge_and_does_not_expire(
     await job(bot_deps)
     (checkin,) = await checkins(database)
     async with UnitOfWork(database) as uow:
-        open_ = await domain.own_open_checkin(uow, sara.participant_id, checkin.id)
+        open_ = await domain.own_checkin(uow, sara.participant_id, checkin.id)
         assert open_ is not None
         await domain.answer_mood(uow, open_, 4, clock.now())
         domain.toggle_activity(open_, "apply")
@@ -202,7 +200,7 @@ async def test_two_hard_weeks_in_a_row_raise_one_flag_and_tell_the_mentor(
         await job(bot_deps)
         checkin = (await checkins(database))[-1]
         async with UnitOfWork(database) as uow:
-            open_ = await domain.own_open_checkin(uow, sara.participant_id, checkin.id)
+            open_ = await domain.own_checkin(uow, sara.participant_id, checkin.id)
             assert open_ is not None
             flag = await domain.answer_mood(uow, open_, mood, clock.now())
             if flag is not None:
@@ -228,7 +226,7 @@ async def test_two_hard_weeks_in_a_row_raise_one_flag_and_tell_the_mentor(
     await job(bot_deps)
     checkin = (await checkins(database))[-1]
     async with UnitOfWork(database) as uow:
-        open_ = await domain.own_open_checkin(uow, sara.participant_id, checkin.id)
+        open_ = await domain.own_checkin(uow, sara.participant_id, checkin.id)
         assert open_ is not None
         assert await domain.answer_mood(uow, open_, 2, clock.now()) is not None
         await uow.commit()
@@ -310,6 +308,23 @@ async def test_running_the_job_twice_opens_a_checkin_once(
     await CheckinJob()(bot_deps)
     assert len(await checkins(database)) == 1
     assert len(keys(await outbox(database), "checkin:")) == 1
+
+
+async def test_the_next_checkin_takes_over_from_a_closed_one_but_not_from_another_flow(
+    database: Database, clock: ManualClock, randomness: CountingRandomness, bot_deps: Deps
+) -> None:
+    await join(database, clock, randomness, telegram_user_id=520)
+    job = CheckinJob()
+    await job(bot_deps)
+    clock.set(local(2026, 1, 12, 10))
+    await job(bot_deps)
+    clock.set(local(2026, 1, 19, 10))  # last week's closed on Thursday; a new one opens
+    await job(bot_deps)
+    first, second = await checkins(database)
+    assert first.status is CheckinStatus.EXPIRED and second.status is CheckinStatus.OPEN
+    async with database.session() as session:
+        conversation = await session.get(Conversation, 520)
+    assert conversation is not None and conversation.data == {"checkin": second.id}
 
 
 async def test_the_job_leaves_a_participant_who_is_busy_in_another_flow_where_they_are(
@@ -411,7 +426,7 @@ async def test_steps_are_starts_not_habits(
         await job(bot_deps)
         checkin = (await checkins(database))[-1]
         async with UnitOfWork(database) as uow:
-            open_ = await domain.own_open_checkin(uow, sara.participant_id, checkin.id)
+            open_ = await domain.own_checkin(uow, sara.participant_id, checkin.id)
             assert open_ is not None
             await domain.answer_mood(uow, open_, 3, clock.now())
             for activity in activities:

@@ -133,7 +133,16 @@ def _trigger(spec_key: str, zone_name: str) -> Any:
 def next_due(spec: dict[str, Any], zone: ZoneInfo, after: datetime) -> datetime | None:
     """The first occurrence strictly after `after`, in UTC (bot.schedule.next_occurrence
     with a cached trigger, and every-other-week counted from the spec's anchor)."""
-    trigger = _trigger(json.dumps(spec, sort_keys=True), zone.key)
+    return _next_due(json.dumps(spec, sort_keys=True), zone.key, after)
+
+
+@lru_cache(maxsize=4096)
+def _next_due(spec_key: str, zone_name: str, after: datetime) -> datetime | None:
+    """Pure, and most participants share a spec and an occurrence: a job moving thousands
+    of schedules on from Monday 10:00 asks the trigger once, not once per participant."""
+    spec = json.loads(spec_key)
+    zone = ZoneInfo(zone_name)
+    trigger = _trigger(spec_key, zone_name)
     every = int(spec.get("every_weeks", 1))
     anchor = date.fromisoformat(spec["anchor"]) if every > 1 else None
     moment = after
@@ -212,6 +221,7 @@ def new_schedules(
             kind=ScheduleKind.CHECKIN,
             spec=spec,
             next_due_at=first_checkin,
+            missed_in_a_row=0,
             updated_at=now,
         ),
         ParticipantSchedule(
@@ -219,6 +229,7 @@ def new_schedules(
             kind=ScheduleKind.SELFRATING,
             spec=rating_spec,
             next_due_at=baseline if active else None,
+            missed_in_a_row=0,
             updated_at=now,
         ),
     ]
@@ -233,20 +244,22 @@ async def schedule_missing(
     policy: CheckinPolicy,
 ) -> tuple[int, int, bool]:
     """Give schedules to participants above `after_id` who have none (new joiners, people
-    added by staff). Returns (schedules made, the id to continue after, whether more wait)."""
+    added by staff), reading one batch of participants by id: after the first pass a tick
+    reads only the participants who joined since. Returns (schedules made, the id to
+    continue after, whether more wait)."""
     schedules = uow.repository(Schedules)
-    found = await schedules.without_schedule(ScheduleKind.CHECKIN, after_id, policy.batch_size)
-    made: list[ParticipantSchedule] = []
-    for participant in found:
-        existing = await schedules.get(participant.id, ScheduleKind.SELFRATING)
-        for schedule in new_schedules(participant, now, zone, policy):
-            if schedule.kind is ScheduleKind.SELFRATING and existing is not None:
-                continue
-            made.append(schedule)
-    await schedules.add_all(made)
+    found = await schedules.participants_after(after_id, policy.batch_size)
+    have = await schedules.kinds_of([participant.id for participant in found])
+    made = [
+        schedule
+        for participant in found
+        for schedule in new_schedules(participant, now, zone, policy)
+        if (participant.id, schedule.kind) not in have
+    ]
+    await schedules.insert_many(made)
     if len(found) == policy.batch_size:
         return len(made), found[-1].id, True
-    return len(made), max(after_id, await schedules.last_participant_id()), False
+    return len(made), found[-1].id if found else after_id, False
 
 
 async def checkin_schedule(
@@ -332,7 +345,6 @@ class Raised:
 class DuePass:
     schedules_read: int = 0
     opened: list[Opened] = field(default_factory=list)
-    expired_unanswered: list[Checkin] = field(default_factory=list)
 
 
 async def participants_by_id(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, Participant]:
@@ -354,8 +366,9 @@ async def open_due_checkins(
 
     An occurrence missed for longer than a check-in stays open (the bot was down) is
     skipped rather than sent late; an older check-in still open is closed first, so a
-    participant never has two. Participants who are paused, unreachable or not (yet)
-    active are passed over; ended and erased ones lose their schedule for good.
+    participant never has two (run `expire_due` before this pass). Participants who are
+    paused, unreachable or not (yet) active are passed over; ended and erased ones lose
+    their schedule for good.
     """
     schedules = await uow.repository(Schedules).due(
         ScheduleKind.CHECKIN, now, policy.batch_size, skip_locked=skip_locked
@@ -365,6 +378,16 @@ async def open_due_checkins(
         return result
     people = await participants_by_id(uow, [schedule.participant_id for schedule in schedules])
     checkins = uow.repository(Checkins)
+    # Expiry runs before this pass, so an earlier check-in can only still be open when
+    # it is younger than the expiry time (an interval shorter than that, a moved day).
+    still_open = await checkins.open_of_many(
+        [
+            schedule.participant_id
+            for schedule in schedules
+            if schedule.last_due_at is not None and now - schedule.last_due_at < policy.expire_after
+        ]
+    )
+    new: list[Checkin] = []
     for schedule in schedules:
         occurrence = schedule.next_due_at
         assert occurrence is not None
@@ -377,22 +400,21 @@ async def open_due_checkins(
         occurrence, schedule.next_due_at = catch_up(schedule.spec, zone, occurrence, now)
         if not reachable_now(participant) or now - occurrence >= policy.expire_after:
             continue
-        for older in await checkins.open_of(participant.id):
+        for older in still_open.get(participant.id, []):
             _expire(older, now)
-            result.expired_unanswered.append(older)
-        checkin = await checkins.add(
-            Checkin(
-                participant_id=participant.id,
-                due_at=occurrence,
-                opened_at=now,
-                status=CheckinStatus.OPEN,
-                step=CheckinStep.MOOD,
-                activities=[],
-                nudge_due_at=policy.quiet_hours.defer(occurrence + policy.nudge_after, zone),
-                expire_due_at=occurrence + policy.expire_after,
-            )
+        checkin = Checkin(
+            participant_id=participant.id,
+            due_at=occurrence,
+            opened_at=now,
+            status=CheckinStatus.OPEN,
+            step=CheckinStep.MOOD,
+            activities=[],
+            nudge_due_at=policy.quiet_hours.defer(occurrence + policy.nudge_after, zone),
+            expire_due_at=occurrence + policy.expire_after,
         )
+        new.append(checkin)
         result.opened.append(Opened(participant, checkin))
+    await checkins.insert_many(new)
     return result
 
 
@@ -437,39 +459,35 @@ async def expire_due(
     uow: UnitOfWork, now: datetime, policy: CheckinPolicy, *, skip_locked: bool = False
 ) -> ExpiryPass:
     """Close check-ins nobody finished in time. Answers given before stay and count;
-    two closed in a row without any answer raise a flag for the mentor."""
+    two closed in a row without any answer raise a flag for the mentor (counted on the
+    schedule, so a thousand closing at once cost no look-back per check-in)."""
     checkins = uow.repository(Checkins)
     found = await checkins.expiries_due(now, policy.batch_size, skip_locked=skip_locked)
     result = ExpiryPass()
-    people = await participants_by_id(uow, [checkin.participant_id for checkin in found])
+    closing = [checkin for checkin in found if checkin.status is CheckinStatus.OPEN]
     for checkin in found:
-        if checkin.status is not CheckinStatus.OPEN:
-            checkin.expire_due_at = None
-            continue
+        checkin.expire_due_at = None
+    ids = [checkin.participant_id for checkin in closing]
+    schedules = await uow.repository(Schedules).of_many(ScheduleKind.CHECKIN, ids)
+    people = await participants_by_id(uow, ids)
+    for checkin in closing:
         _expire(checkin, now)
         result.expired.append(checkin)
-        if checkin.mood is None:
-            previous = await _previous(uow, checkin)
-            if (
-                previous is not None
-                and previous.status is CheckinStatus.EXPIRED
-                and previous.mood is None
-            ):
-                flag = await _raise(uow, checkin, FlagKind.NO_ANSWER, now)
-                if flag is not None:
-                    result.raised.append(Raised(people[checkin.participant_id], flag))
+        schedule = schedules.get(checkin.participant_id)
+        if schedule is None:
+            continue
+        if checkin.mood is not None:
+            schedule.missed_in_a_row = 0
+            continue
+        schedule.missed_in_a_row += 1
+        if schedule.missed_in_a_row >= 2:
+            flag = await _raise(uow, checkin, FlagKind.NO_ANSWER, now)
+            if flag is not None:
+                result.raised.append(Raised(people[checkin.participant_id], flag))
     return result
 
 
 # Answering
-
-
-async def _previous(uow: UnitOfWork, checkin: Checkin) -> Checkin | None:
-    """The check-in before this one (any status)."""
-    for candidate in await uow.repository(Checkins).latest(checkin.participant_id, 6):
-        if candidate.id != checkin.id and candidate.due_at < checkin.due_at:
-            return candidate
-    return None
 
 
 async def _raise(
@@ -486,10 +504,10 @@ async def _raise(
     )
 
 
-async def own_open_checkin(
+async def own_checkin(
     uow: UnitOfWork, participant_id: int, checkin_id: int | None
 ) -> Checkin | None:
-    """The check-in a button names, if it is this participant's (open or not)."""
+    """The check-in a button names, if it is this participant's (open or closed)."""
     if checkin_id is None:
         return None
     checkin = await uow.repository(Checkins).get(checkin_id)
@@ -506,6 +524,9 @@ async def answer_mood(
         raise ValueError(f"mood {mood} is not on the scale")
     checkin.mood = mood
     checkin.step = CheckinStep.ACTIVITIES
+    schedule = await uow.repository(Schedules).get(checkin.participant_id, ScheduleKind.CHECKIN)
+    if schedule is not None:
+        schedule.missed_in_a_row = 0
     if mood not in LOWEST_MOODS:
         return None
     for earlier in await uow.repository(Checkins).latest(checkin.participant_id, 12):

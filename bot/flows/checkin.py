@@ -28,7 +28,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import pack
 from bot.domain import checkin as domain
 from bot.i18n import N_, Translator
-from bot.messaging import Button, Keyboard, Notifier
+from bot.messaging import Button, Keyboard, Notifier, OutgoingText
 from bot.turn import Deps, Turn, turn_handler
 from storage.models import Checkin, CheckinStatus, CheckinStep, FlagKind, OutboxKind, Participant
 from storage.models.progress import Checkins, IdleConversations
@@ -130,10 +130,13 @@ def time_buttons(weekday: int) -> Keyboard:
 # Answering a check-in
 
 
-async def _open_checkin(turn: Turn, checkin_id: int | None, step: CheckinStep) -> Checkin | None:
-    """The check-in a button belongs to, if it is this participant's, open, and at `step`."""
+async def _open_checkin(
+    turn: Turn, checkin_id: int | None, step: CheckinStep | None
+) -> Checkin | None:
+    """The check-in a button belongs to, if it is this participant's, open, and at `step`
+    (any step for None); otherwise the presser is told why and nothing changes."""
     assert turn.participant is not None
-    checkin = await domain.own_open_checkin(turn.uow, turn.participant.id, checkin_id)
+    checkin = await domain.own_checkin(turn.uow, turn.participant.id, checkin_id)
     if checkin is None:
         await stale_button(turn)
         return None
@@ -148,7 +151,7 @@ async def _open_checkin(turn: Turn, checkin_id: int | None, step: CheckinStep) -
         if turn.callback_message_id is not None:
             await turn.remove_buttons(turn.callback_message_id)
         return None
-    if checkin.step is not step:
+    if step is not None and checkin.step is not step:
         await stale_button(turn)
         return None
     return checkin
@@ -269,9 +272,13 @@ async def answer_help(turn: Turn, checkin_id: int | None, answer: str | None) ->
         key=f"checkin-help:{checkin.id}",
         or_coordinators=True,
     )
-    if told:
+    if told and participant.mentor_id is not None:
         await turn.reply(
             _("Thank you. I have told your mentor, who will get in touch with you soon.")
+        )
+    elif told:
+        await turn.reply(
+            _("Thank you. I have told the project staff, who will get in touch with you soon.")
         )
     else:
         await turn.reply(
@@ -310,7 +317,7 @@ def _policy(deps: Deps) -> domain.CheckinPolicy:
     return domain.CheckinPolicy.from_settings(deps.settings)
 
 
-async def show_schedule(turn: Turn, *, intro: bool = True) -> None:
+async def show_schedule(turn: Turn) -> None:
     _ = turn.t
     participant = turn.participant
     assert participant is not None
@@ -322,7 +329,11 @@ async def show_schedule(turn: Turn, *, intro: bool = True) -> None:
     lines = [
         _("Your check-in comes {schedule}.").format(schedule=schedule_text(choice, _)),
     ]
-    if schedule.next_due_at is not None:
+    if schedule.next_due_at is None or not domain.reachable_now(participant):
+        lines.append(
+            _("Check-ins are paused for you at the moment. Your mentor can tell you more.")
+        )
+    else:
         lines.append(_("The next one is on {date}.").format(date=when(schedule.next_due_at, _)))
     buttons: list[list[Button]] = [[Button(_("Change day and time"), pack(FLOW, "sched"))]]
     for checkin in await turn.uow.repository(Checkins).open_of(participant.id):
@@ -389,12 +400,9 @@ async def keep_schedule(turn: Turn) -> None:
 
 
 async def resume(turn: Turn, checkin_id: int | None) -> None:
-    assert turn.participant is not None
-    checkin = await domain.own_open_checkin(turn.uow, turn.participant.id, checkin_id)
-    if checkin is None or checkin.status is not CheckinStatus.OPEN:
-        await _open_checkin(turn, checkin_id, CheckinStep.MOOD)  # says why, changes nothing
-        return
-    await ask_again(turn, checkin)
+    checkin = await _open_checkin(turn, checkin_id, None)
+    if checkin is not None:
+        await ask_again(turn, checkin)
 
 
 async def ask_again(turn: Turn, checkin: Checkin) -> None:
@@ -450,17 +458,18 @@ async def on_message_in_flow(turn: Turn, message: Message) -> None:
     """Text or media while a check-in or the day and time picker waits for a button."""
     _ = turn.t
     step = turn.step
-    if step == (FLOW, PICK_DAY) or step == (FLOW, PICK_TIME):
+    data = turn.conversation.data if turn.conversation else {}
+    if step == (FLOW, PICK_DAY):
         await turn.reply(_("Please choose one of the buttons."))
-        if step[1] == PICK_DAY:
-            await ask_day(turn)
-        else:
-            await ask_time(turn, int(turn.conversation.data.get("weekday", 0)))  # type: ignore[union-attr]
+        await ask_day(turn)
+        return
+    if step == (FLOW, PICK_TIME) and isinstance(data.get("weekday"), int):
+        await turn.reply(_("Please choose one of the buttons."))
+        await ask_time(turn, int(data["weekday"]))
         return
     participant = turn.participant
-    data = turn.conversation.data if turn.conversation else {}
     checkin = (
-        await domain.own_open_checkin(turn.uow, participant.id, data.get("checkin"))
+        await domain.own_checkin(turn.uow, participant.id, data.get("checkin"))
         if participant is not None and isinstance(data.get("checkin"), int)
         else None
     )
@@ -530,7 +539,7 @@ def build_handlers(registry: FlowRegistry) -> list[BaseHandler]:  # type: ignore
 
 
 class CheckinJob:
-    """Every tick: schedules for participants who have none, due check-ins, nudges, expiry.
+    """Every tick: schedules for participants who have none, expiry, due check-ins, nudges.
 
     Each batch is one transaction read by index; the only thing held between ticks is the
     highest participant id already given a schedule (one number, not one per person).
@@ -559,11 +568,23 @@ class CheckinJob:
                 break
         for _ in range(MAX_BATCHES_PER_TICK):
             async with deps.unit_of_work() as uow:
+                expired = await domain.expire_due(
+                    uow, deps.clock.now(), policy, skip_locked=skip_locked
+                )
+                for raised in expired.raised:
+                    await tell_mentor_of_flag(
+                        uow, deps, raised.participant, raised.flag.id, raised.flag.kind
+                    )
+                await uow.commit()
+            done += len(expired.expired)
+            if len(expired.expired) < policy.batch_size:
+                break
+        for _ in range(MAX_BATCHES_PER_TICK):
+            async with deps.unit_of_work() as uow:
                 due = await domain.open_due_checkins(
                     uow, deps.clock.now(), zone, policy, skip_locked=skip_locked
                 )
                 await _queue_opened(uow, deps, due.opened)
-                await _forget_states(uow, due.expired_unanswered)
                 await uow.commit()
             done += len(due.opened)
             if due.schedules_read < policy.batch_size:
@@ -573,85 +594,63 @@ class CheckinJob:
                 nudges = await domain.due_nudges(
                     uow, deps.clock.now(), policy, skip_locked=skip_locked
                 )
-                for nudge in nudges:
-                    await _queue_nudge(uow, deps, nudge)
+                await _queue_nudges(uow, deps, nudges)
                 await uow.commit()
             done += len(nudges)
             if len(nudges) < policy.batch_size:
-                break
-        for _ in range(MAX_BATCHES_PER_TICK):
-            async with deps.unit_of_work() as uow:
-                expired = await domain.expire_due(
-                    uow, deps.clock.now(), policy, skip_locked=skip_locked
-                )
-                await _forget_states(uow, expired.expired)
-                for raised in expired.raised:
-                    await tell_mentor_of_flag(
-                        uow, deps, raised.participant, raised.flag.id, raised.flag.kind
-                    )
-                await uow.commit()
-            done += len(expired.expired)
-            if len(expired.expired) < policy.batch_size:
                 break
         return done
 
 
 async def _queue_opened(uow: UnitOfWork, deps: Deps, opened: list[domain.Opened]) -> None:
-    """The first message of each new check-in, and the state that routes replies to it."""
-    notifier = Notifier(uow, deps.clock)
-    idle = uow.repository(IdleConversations)
-    busy = await idle.existing(
-        [item.participant.telegram_user_id for item in opened if item.participant.telegram_user_id]
-    )
+    """The first message of each new check-in, and the state that routes replies to it
+    (for participants not busy in another flow; an old check-in's pointer is replaced)."""
+    messages: list[OutgoingText] = []
     for item in opened:
         participant, checkin = item.participant, item.checkin
         assert participant.chat_id is not None
         t = deps.translator(participant.locale)
         opening = t("Time for your check-in.")
-        await notifier.send_text(
-            participant.chat_id,
-            f"{greeting(participant.display_name, t)} {opening}\n\n{mood_question(t)}",
-            key=f"checkin:{participant.id}:{checkin.due_at:%Y%m%dT%H%M}",
-            kind=OutboxKind.CHECKIN,
-            buttons=mood_buttons(t, checkin.id),
-            participant_id=participant.id,
+        messages.append(
+            OutgoingText(
+                participant.chat_id,
+                f"{greeting(participant.display_name, t)} {opening}\n\n{mood_question(t)}",
+                key=f"checkin:{participant.id}:{checkin.due_at:%Y%m%dT%H%M}",
+                kind=OutboxKind.CHECKIN,
+                buttons=mood_buttons(t, checkin.id),
+                participant_id=participant.id,
+            )
         )
-        user = participant.telegram_user_id
-        if user is not None and user not in busy:
-            await idle.start(user, FLOW, MOOD, {"checkin": checkin.id}, deps.clock.now())
-
-
-async def _queue_nudge(uow: UnitOfWork, deps: Deps, nudge: domain.Nudge) -> None:
-    participant, checkin = nudge.participant, nudge.checkin
-    assert participant.chat_id is not None
-    t = deps.translator(participant.locale)
-    text, buttons = question_for(t, checkin)
-    reminder = t("A gentle reminder: your check-in is still open. It takes a minute.")
-    await Notifier(uow, deps.clock).send_text(
-        participant.chat_id,
-        f"{reminder}\n\n{text}",
-        key=f"checkin-nudge:{checkin.id}",
-        kind=OutboxKind.CHECKIN,
-        buttons=buttons,
-        participant_id=participant.id,
+    await Notifier(uow, deps.clock).send_texts(messages)
+    await uow.repository(IdleConversations).point_to(
+        [
+            (item.participant.telegram_user_id, {"checkin": item.checkin.id})
+            for item in opened
+            if item.participant.telegram_user_id is not None
+        ],
+        flow=FLOW,
+        step=MOOD,
+        replaceable_steps=(MOOD, ACTIVITIES, HELP),
+        now=deps.clock.now(),
     )
 
 
-async def _forget_states(uow: UnitOfWork, closed: list[Checkin]) -> None:
-    """A closed check-in no longer owns its participant's messages."""
-    if not closed:
-        return
-    idle = uow.repository(IdleConversations)
-    people = await domain.participants_by_id(uow, [checkin.participant_id for checkin in closed])
-    users = {
-        people[checkin.participant_id].telegram_user_id: checkin.id
-        for checkin in closed
-        if people[checkin.participant_id].telegram_user_id is not None
-    }
-    found = await idle.existing([user for user in users if user is not None])
-    stale = [
-        user
-        for user, conversation in found.items()
-        if conversation.flow == FLOW and conversation.data.get("checkin") == users.get(user)
-    ]
-    await idle.forget(stale)
+async def _queue_nudges(uow: UnitOfWork, deps: Deps, nudges: list[domain.Nudge]) -> None:
+    messages: list[OutgoingText] = []
+    for nudge in nudges:
+        participant, checkin = nudge.participant, nudge.checkin
+        assert participant.chat_id is not None
+        t = deps.translator(participant.locale)
+        text, buttons = question_for(t, checkin)
+        reminder = t("A gentle reminder: your check-in is still open. It takes a minute.")
+        messages.append(
+            OutgoingText(
+                participant.chat_id,
+                f"{reminder}\n\n{text}",
+                key=f"checkin-nudge:{checkin.id}",
+                kind=OutboxKind.CHECKIN,
+                buttons=buttons,
+                participant_id=participant.id,
+            )
+        )
+    await Notifier(uow, deps.clock).send_texts(messages)

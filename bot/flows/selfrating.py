@@ -24,7 +24,7 @@ from bot.domain import checkin as checkin_domain
 from bot.domain import selfrating as domain
 from bot.domain.selfrating import Instrument, Occasion
 from bot.i18n import N_, Translator
-from bot.messaging import Button, Keyboard, Notifier
+from bot.messaging import Button, Keyboard, Notifier, OutgoingText
 from bot.turn import Deps, Turn, turn_handler
 from storage.models import OutboxKind, SelfRating, SelfRatingStatus
 from storage.models.progress import SelfRatings
@@ -366,7 +366,7 @@ class SelfRatingJob:
                     instrument,
                     skip_locked=deps.database.is_postgres,
                 )
-                notifier = Notifier(uow, deps.clock)
+                messages: list[OutgoingText] = []
                 for offer in offers:
                     participant = offer.participant
                     assert participant.chat_id is not None
@@ -382,14 +382,17 @@ class SelfRatingJob:
                             "how things are going. It takes about two minutes.",
                             count,
                         ).format(count=count)
-                    await notifier.send_text(
-                        participant.chat_id,
-                        f"{greeting(participant.display_name, t)} {body}",
-                        key=f"selfrating-offer:{participant.id}:{offer.due_at:%Y%m%dT%H%M}",
-                        kind=OutboxKind.CHECKIN,
-                        buttons=offer_buttons(t, offer.resumes),
-                        participant_id=participant.id,
+                    messages.append(
+                        OutgoingText(
+                            participant.chat_id,
+                            f"{greeting(participant.display_name, t)} {body}",
+                            key=f"selfrating-offer:{participant.id}:{offer.due_at:%Y%m%dT%H%M}",
+                            kind=OutboxKind.CHECKIN,
+                            buttons=offer_buttons(t, offer.resumes),
+                            participant_id=participant.id,
+                        )
                     )
+                await Notifier(uow, deps.clock).send_texts(messages)
                 await uow.commit()
             offered += len(offers)
             if read < policy.batch_size:

@@ -18,11 +18,11 @@ from sqlalchemy import (
     JSON,
     ForeignKey,
     Index,
+    Select,
     String,
     UniqueConstraint,
-    and_,
-    delete,
     func,
+    insert,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -100,6 +100,8 @@ class ParticipantSchedule(Base):
     # Null while the participant cannot get anything (ended, erased).
     next_due_at: Mapped[datetime | None]
     last_due_at: Mapped[datetime | None]
+    # Check-ins closed in a row without any answer (reset by an answer): a flag at two.
+    missed_in_a_row: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime]
 
     __table_args__ = (
@@ -230,38 +232,79 @@ class Schedules:
         self.session.add_all(schedules)
         await self.session.flush()
 
-    async def without_schedule(
-        self, kind: ScheduleKind, after_id: int, limit: int
-    ) -> Sequence[Participant]:
-        """Participants above `after_id` who have no schedule of this kind yet, by id."""
-        query = (
-            select(Participant)
-            .outerjoin(
-                ParticipantSchedule,
-                and_(
-                    ParticipantSchedule.participant_id == Participant.id,
-                    ParticipantSchedule.kind == kind,
-                ),
+    async def insert_many(self, schedules: Sequence[ParticipantSchedule]) -> None:
+        """New schedules in one statement, without loading them into the session."""
+        if schedules:
+            await self.session.execute(
+                insert(ParticipantSchedule),
+                [
+                    {
+                        "participant_id": schedule.participant_id,
+                        "kind": schedule.kind,
+                        "spec": schedule.spec,
+                        "next_due_at": schedule.next_due_at,
+                        "last_due_at": schedule.last_due_at,
+                        "missed_in_a_row": 0,
+                        "updated_at": schedule.updated_at,
+                    }
+                    for schedule in schedules
+                ],
             )
-            .where(Participant.id > after_id, ParticipantSchedule.id.is_(None))
-            .order_by(Participant.id)
-            .limit(limit)
+
+    async def of_many(
+        self, kind: ScheduleKind, participant_ids: Sequence[int]
+    ) -> dict[int, ParticipantSchedule]:
+        if not participant_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(ParticipantSchedule).where(
+                ParticipantSchedule.participant_id.in_(list(participant_ids)),
+                ParticipantSchedule.kind == kind,
+            )
         )
-        return (await self.session.scalars(query)).all()
+        return {schedule.participant_id: schedule for schedule in rows}
+
+    async def participants_after(self, after_id: int, limit: int) -> Sequence[Participant]:
+        """The next participants by id: a primary-key range, whatever the statistics say."""
+        return (
+            await self.session.scalars(
+                select(Participant)
+                .where(Participant.id > after_id)
+                .order_by(Participant.id)
+                .limit(limit)
+            )
+        ).all()
+
+    async def kinds_of(self, participant_ids: Sequence[int]) -> set[tuple[int, ScheduleKind]]:
+        """Which schedules these participants have, as (participant id, kind). Asked by
+        participant id alone, so only the (participant_id, kind) index can answer it, even
+        when a bulk load has left the planner without statistics."""
+        if not participant_ids:
+            return set()
+        rows = await self.session.execute(
+            select(ParticipantSchedule.participant_id, ParticipantSchedule.kind).where(
+                ParticipantSchedule.participant_id.in_(list(participant_ids))
+            )
+        )
+        return {(participant_id, ScheduleKind(kind)) for participant_id, kind in rows.all()}
 
     async def last_participant_id(self) -> int:
         return int(await self.session.scalar(select(func.max(Participant.id))) or 0)
 
-    async def due(
-        self, kind: ScheduleKind, now: datetime, limit: int, *, skip_locked: bool
-    ) -> Sequence[ParticipantSchedule]:
+    @staticmethod
+    def due_query(kind: ScheduleKind, now: datetime, limit: int) -> Select[ParticipantSchedule]:
         """Due schedules, oldest first, read by the (kind, next_due_at) index."""
-        query = (
+        return (
             select(ParticipantSchedule)
             .where(ParticipantSchedule.kind == kind, ParticipantSchedule.next_due_at <= now)
             .order_by(ParticipantSchedule.next_due_at)
             .limit(limit)
         )
+
+    async def due(
+        self, kind: ScheduleKind, now: datetime, limit: int, *, skip_locked: bool
+    ) -> Sequence[ParticipantSchedule]:
+        query = self.due_query(kind, now, limit)
         if skip_locked:
             query = query.with_for_update(skip_locked=True)
         return (await self.session.scalars(query)).all()
@@ -290,15 +333,45 @@ class Checkins:
         )
         return bool(found)
 
+    async def insert_many(self, checkins: Sequence[Checkin]) -> None:
+        """New check-ins (at most one per participant) in one statement; each object gets
+        its id, without being loaded into the session."""
+        if not checkins:
+            return
+        columns = (
+            "participant_id",
+            "due_at",
+            "opened_at",
+            "status",
+            "step",
+            "activities",
+            "nudge_due_at",
+            "expire_due_at",
+        )
+        rows = await self.session.execute(
+            insert(Checkin).returning(Checkin.id, Checkin.participant_id),
+            [{column: getattr(checkin, column) for column in columns} for checkin in checkins],
+        )
+        ids = {participant_id: checkin_id for checkin_id, participant_id in rows.all()}
+        for checkin in checkins:
+            checkin.id = ids[checkin.participant_id]
+
     async def open_of(self, participant_id: int) -> Sequence[Checkin]:
-        return (
-            await self.session.scalars(
-                select(Checkin).where(
-                    Checkin.participant_id == participant_id,
-                    Checkin.status == CheckinStatus.OPEN,
-                )
+        return (await self.open_of_many([participant_id])).get(participant_id, [])
+
+    async def open_of_many(self, participant_ids: Sequence[int]) -> dict[int, list[Checkin]]:
+        if not participant_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(Checkin).where(
+                Checkin.participant_id.in_(list(participant_ids)),
+                Checkin.status == CheckinStatus.OPEN,
             )
-        ).all()
+        )
+        result: dict[int, list[Checkin]] = {}
+        for checkin in rows:
+            result.setdefault(checkin.participant_id, []).append(checkin)
+        return result
 
     async def latest(self, participant_id: int, limit: int) -> Sequence[Checkin]:
         """The participant's most recent check-ins, newest first."""
@@ -339,15 +412,28 @@ class Checkins:
             result[checkin.participant_id].append(checkin)
         return result
 
-    async def nudges_due(
-        self, now: datetime, limit: int, *, skip_locked: bool
-    ) -> Sequence[Checkin]:
-        query = (
+    @staticmethod
+    def nudges_query(now: datetime, limit: int) -> Select[Checkin]:
+        return (
             select(Checkin)
             .where(Checkin.nudge_due_at <= now)
             .order_by(Checkin.nudge_due_at)
             .limit(limit)
         )
+
+    @staticmethod
+    def expiries_query(now: datetime, limit: int) -> Select[Checkin]:
+        return (
+            select(Checkin)
+            .where(Checkin.expire_due_at <= now)
+            .order_by(Checkin.expire_due_at)
+            .limit(limit)
+        )
+
+    async def nudges_due(
+        self, now: datetime, limit: int, *, skip_locked: bool
+    ) -> Sequence[Checkin]:
+        query = self.nudges_query(now, limit)
         if skip_locked:
             query = query.with_for_update(skip_locked=True)
         return (await self.session.scalars(query)).all()
@@ -355,12 +441,7 @@ class Checkins:
     async def expiries_due(
         self, now: datetime, limit: int, *, skip_locked: bool
     ) -> Sequence[Checkin]:
-        query = (
-            select(Checkin)
-            .where(Checkin.expire_due_at <= now)
-            .order_by(Checkin.expire_due_at)
-            .limit(limit)
-        )
+        query = self.expiries_query(now, limit)
         if skip_locked:
             query = query.with_for_update(skip_locked=True)
         return (await self.session.scalars(query)).all()
@@ -525,32 +606,42 @@ class IdleConversations:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def existing(self, telegram_user_ids: Sequence[int]) -> dict[int, Conversation]:
-        if not telegram_user_ids:
-            return {}
-        rows = await self.session.scalars(
-            select(Conversation).where(Conversation.telegram_user_id.in_(list(telegram_user_ids)))
-        )
-        return {row.telegram_user_id: row for row in rows}
-
-    async def start(
-        self, telegram_user_id: int, flow: str, step: str, data: dict[str, Any], now: datetime
+    async def point_to(
+        self,
+        rows: Sequence[tuple[int, dict[str, Any]]],
+        *,
+        flow: str,
+        step: str,
+        replaceable_steps: Sequence[str],
+        now: datetime,
     ) -> None:
-        """Put an idle user into a flow; a user who is in one meanwhile keeps theirs."""
+        """In one statement, put users (telegram user id, data) at `flow`/`step`: users
+        with no conversation, and users whose conversation is an old pointer of the same
+        flow (one of `replaceable_steps`). Anyone in another flow keeps it."""
+        if not rows:
+            return
         dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        await self.session.execute(
-            insert(Conversation)
-            .values(
-                telegram_user_id=telegram_user_id, flow=flow, step=step, data=data, updated_at=now
-            )
-            .on_conflict_do_nothing(index_elements=["telegram_user_id"])
+        statement = insert(Conversation).values(
+            [
+                {
+                    "telegram_user_id": user,
+                    "flow": flow,
+                    "step": step,
+                    "data": data,
+                    "updated_at": now,
+                }
+                for user, data in rows
+            ]
         )
-
-    async def forget(self, telegram_user_ids: Sequence[int]) -> None:
-        if telegram_user_ids:
-            await self.session.execute(
-                delete(Conversation).where(
-                    Conversation.telegram_user_id.in_(list(telegram_user_ids))
-                )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["telegram_user_id"],
+                set_={
+                    "step": statement.excluded.step,
+                    "data": statement.excluded.data,
+                    "updated_at": statement.excluded.updated_at,
+                },
+                where=(Conversation.flow == flow) & Conversation.step.in_(list(replaceable_steps)),
             )
+        )

@@ -10,7 +10,7 @@ from bot.sandbox.client import ChatMessage
 from storage.models import CheckinStatus, CheckinStep, Conversation, StepKind
 from storage.models import Step as StepRow
 from tests.e2e.harness import Stack
-from tests.e2e.people import checkins_of, join, stored_state, tick
+from tests.e2e.people import checkins_of, join, participant, stored_state, tick
 
 MENTOR = 7001
 FIRST_CHECKIN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # Monday 10:00 in Stockholm
@@ -191,6 +191,12 @@ async def test_a_closed_checkins_buttons_are_refused_kindly(stack: Stack) -> Non
     await tick(stack)
     reminder = await sara.expect("En vänlig påminnelse: din avstämning är fortfarande öppen.")
     assert "Hur har din vecka varit?" in reminder.body and len(reminder.buttons) == 5
+    # A participant who lost the message finds the open check-in under /checkin.
+    await sara.command("checkin")
+    shown = await sara.expect("Din avstämning kommer varje måndag kl. 10:00.")
+    await sara.press("Svara på den öppna avstämningen", message=shown)
+    again = await sara.expect("Hur har din vecka varit?")
+    assert again.button_labels == question.button_labels
     stack.clock.advance(timedelta(days=2))
     await tick(stack)
     before = await stored_state(stack)
@@ -206,3 +212,39 @@ async def test_a_closed_checkins_buttons_are_refused_kindly(stack: Stack) -> Non
     # With the check-in closed, text is an ordinary message again.
     await sara.say("hej")
     await sara.expect("Det här får en mentor se:", "Ska jag skicka det?")
+
+
+async def test_help_asked_by_someone_without_a_mentor_reaches_the_project_staff(
+    stack: Stack,
+) -> None:
+    await stack.cohort()
+    await stack.mentor(
+        name="Eva Lind", languages=["sv"], telegram_user_id=7009, is_coordinator=True
+    )
+    eva = await stack.person(7009, "Eva", "sv")
+    sara = await join(stack, 507, "Sara", "sv")  # no mentor assigned yet
+    await tick(stack)
+    stack.clock.set(FIRST_CHECKIN)
+    await tick(stack)
+    await sara.press("😐", message=await sara.expect("Hur har din vecka varit?"))
+    await sara.press("Klar", message=await sara.expect("Vad har du gjort för jobb"))
+    await sara.press("Ja, jag vill ha hjälp", message=await sara.expect("Vill du ha hjälp"))
+    await sara.press("Något annat", message=await sara.expect("Vad behöver du hjälp med?"))
+    await sara.say("Jag behöver prata med någon om min praktik.")
+    confirm = await sara.expect("Det här får en mentor se:")
+    await sara.press("Ja, skicka", message=confirm)
+    notice = await eva.expect("Hjälpärende #")
+    assert "praktik" in notice.body
+
+
+async def test_a_paused_participant_is_not_promised_a_next_checkin(stack: Stack) -> None:
+    from tests.factories import update_participant
+
+    await stack.cohort()
+    sara = await join(stack, 508, "Sara", "sv")
+    me = await participant(stack, 508)
+    await update_participant(stack.database, me.id, reminders_paused_at=stack.clock.now())
+    await sara.command("checkin")
+    shown = await sara.expect("Din avstämning kommer varje måndag kl. 10:00.")
+    assert "Dina avstämningar är pausade just nu. Din mentor kan berätta mer." in shown.body
+    assert "Nästa gång" not in shown.body

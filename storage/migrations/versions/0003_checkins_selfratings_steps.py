@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("spec", sa.JSON(), nullable=False),
         sa.Column("next_due_at", sa.DateTime(), nullable=True),
         sa.Column("last_due_at", sa.DateTime(), nullable=True),
+        sa.Column("missed_in_a_row", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["participant_id"],
