@@ -19,6 +19,7 @@ from bot.flows import (
     onboarding,
     pending,
     plan,
+    privacy,
     reminders,
     selfrating,
     signup,
@@ -41,6 +42,7 @@ FLOW_MODULES = (
     cases,  # mentors' case buttons; a reply to a message about a case goes to that case
     help,  # /help topics and requests for help; its /help comes before common's
     reminders,  # /remind for mentors, the answer to a reminder, /stop
+    privacy,  # /mydata and /delete
     common,  # /menu, /language, /help
 )
 

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     update_attempts: Annotated[int, Field(ge=1, le=20)] = 3
     # Free text older than this, counted from when a participant leaves, is purged.
     retention_months: Annotated[int, Field(ge=1, le=120)] = 12
+    # Days a delivered message keeps its text in the outbox (its outcome stays).
+    outbox_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     invite_valid_days: Annotated[int, Field(ge=1, le=365)] = 30
     # Webhook mode: the secret Telegram sends back in a header (derived from the token if
     # unset) and where this worker listens behind the reverse proxy.

@@ -39,6 +39,7 @@ def default_jobs() -> list[PeriodicJob]:
         PeriodicJob("checkins", timedelta(seconds=30), CheckinJob()),
         PeriodicJob("selfrating-offers", timedelta(minutes=1), SelfRatingJob()),
         journey_job(),
+        PeriodicJob("retention", timedelta(hours=1), run_retention),
     ]
 
 
@@ -53,3 +54,17 @@ def journey_job(every: timedelta = timedelta(seconds=30)) -> PeriodicJob:
             await uow.commit()
 
     return PeriodicJob("journey", every, run)
+
+
+async def run_retention(deps: Deps) -> None:
+    """The retention rule: free text of participants who left long enough ago is purged,
+    and delivered messages lose their text after a month. Small batches, many ticks."""
+    from bot.domain import privacy
+
+    settings = deps.settings
+    async with deps.unit_of_work() as uow:
+        now = deps.clock.now()
+        for participant in await privacy.due_for_purge(uow, now, settings.retention_months):
+            await privacy.purge_free_text(uow, participant, now)
+        await privacy.purge_old_outbox(uow, now, settings.outbox_retention_days)
+        await uow.commit()

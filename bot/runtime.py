@@ -281,10 +281,20 @@ class BotRuntime:
                 log.warning("getUpdates failed (%s); again in %.1fs", type(error).__name__, delay)
                 await self._wait(delay)
                 continue
-            failures = 0
             if updates:
-                await self.accept([update.to_dict() for update in updates])
+                try:
+                    await self.accept([update.to_dict() for update in updates])
+                except Exception as error:
+                    # Not stored, so not confirmed: the same updates come again next time.
+                    failures += 1
+                    delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                    log.error(
+                        "storing updates failed (%s); again in %.1fs", type(error).__name__, delay
+                    )
+                    await self._wait(delay)
+                    continue
                 offset = updates[-1].update_id + 1
+            failures = 0
 
     async def _repeat(self, job: PeriodicJob) -> None:
         while not self._stop.is_set():

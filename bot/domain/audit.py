@@ -86,6 +86,27 @@ async def record(
     )
 
 
+async def record_by_mentor(
+    uow: UnitOfWork,
+    mentor_id: int,
+    action: AuditAction,
+    now: datetime,
+    *,
+    participant_id: int | None = None,
+    detail: str | None = None,
+) -> AuditEvent:
+    """A mentor read or changed something through the bot (no dashboard account)."""
+    return await trail(uow).add(
+        at=now,
+        action=action,
+        staff_account_id=None,
+        mentor_id=mentor_id,
+        participant_id=participant_id,
+        object_id=None,
+        detail=detail[:200] if detail else None,
+    )
+
+
 async def _entries(uow: UnitOfWork, events: Sequence[AuditEvent]) -> list[TrailEntry]:
     from storage.staff import StaffAccounts
 

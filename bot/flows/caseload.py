@@ -16,12 +16,21 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import pack
+from bot.domain import audit
 from bot.domain import caseload as domain
 from bot.domain import checkin as checkin_domain
 from bot.i18n import N_, Translator
 from bot.messaging import Button, Keyboard, Notifier
 from bot.turn import Turn, turn_handler
-from storage.models import Cadence, Checkin, OutboxKind, Participant, ParticipantStatus, StepSource
+from storage.models import (
+    AuditAction,
+    Cadence,
+    Checkin,
+    OutboxKind,
+    Participant,
+    ParticipantStatus,
+    StepSource,
+)
 
 from .common import stale_button
 from .notices import command_args
@@ -92,6 +101,16 @@ async def own_participant(turn: Turn, text: str | None, command: str) -> Partici
             turn.mentor.id,
             public_id,
         )
+        someone_elses = await turn.uow.participants.by_public_id(public_id)
+        if someone_elses is not None:
+            await audit.record_by_mentor(
+                turn.uow,
+                turn.mentor.id,
+                AuditAction.REFUSED_PARTICIPANT,
+                turn.clock.now(),
+                participant_id=someone_elses.id,
+                detail=f"telegram: /{command}",
+            )
         await turn.reply(_("I cannot find {id} among your participants.").format(id=public_id))
         return None
     return participant
@@ -184,6 +203,16 @@ async def show_caseload(turn: Turn) -> None:
         turn.mentor.id,
         len(caseload.entries),
     )
+    now = turn.clock.now()
+    for entry in caseload.entries:
+        await audit.record_by_mentor(
+            turn.uow,
+            turn.mentor.id,
+            AuditAction.READ_PARTICIPANT,
+            now,
+            participant_id=entry.participant.id,
+            detail="telegram: caseload",
+        )
     await turn.reply(caseload_text(caseload, turn.t), caseload_buttons(caseload))
 
 
@@ -284,6 +313,14 @@ async def show_participant(turn: Turn, participant: Participant) -> None:
         turn.update_id,
         turn.mentor.id,
         participant.public_id,
+    )
+    await audit.record_by_mentor(
+        turn.uow,
+        turn.mentor.id,
+        AuditAction.READ_PARTICIPANT,
+        turn.clock.now(),
+        participant_id=participant.id,
+        detail="telegram: participant",
     )
     await turn.reply(await overview_text(turn, overview), overview_buttons(_, overview))
     if overview.ratings:

@@ -105,6 +105,8 @@ class Participant(Base):
     reminders_paused_at: Mapped[datetime | None]
     unreachable_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+    # When the retention rule (or erasure) removed their words.
+    free_text_purged_at: Mapped[datetime | None]
 
     cohort: Mapped[Cohort | None] = relationship(lazy="raise")
     mentor: Mapped[Mentor | None] = relationship(lazy="raise")

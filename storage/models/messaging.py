@@ -70,6 +70,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # The text was removed (retention, or the recipient's erasure); the outcome stays.
+    payload_purged_at: Mapped[datetime | None]
     # Which dispatcher holds the lease: an outcome is recorded only by the holder, so a
     # process that lost its lease (it stalled past it) cannot overwrite another's result.
     lease_owner: Mapped[str | None] = mapped_column(String(32))

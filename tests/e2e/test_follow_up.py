@@ -150,7 +150,13 @@ async def test_the_participant_ends_the_contact_and_gets_nothing_scheduled_after
     # What no longer applies is neither offered nor opened.
     await alex.command("menu")
     menu = await alex.expect("What would you like to do?")
-    assert menu.button_labels == ["Sign up again", "Ask for help", "My plan", "Change language"]
+    assert menu.button_labels == [
+        "Sign up again",
+        "Ask for help",
+        "My plan",
+        "My data",
+        "Change language",
+    ]
     await alex.command("checkin")
     after = await alex.expect("What would you like to do?")
     assert "Check-in day and time" not in after.button_labels

@@ -32,6 +32,7 @@ from bot.config import load_settings
 from bot.runtime import SANDBOX_TOKEN
 from bot.sandbox.emulator import Emulator
 from storage import migrate
+from storage.crypto import Keyring, install_keyring
 from storage.db import Database
 from storage.models import Base, InboxUpdate, Participant
 from tests.conftest import CountingRandomness
@@ -73,18 +74,20 @@ class ErrorLog(logging.Handler):
         self.records.append(record)
 
 
-def untranslated_fragments() -> list[str]:
-    """English source texts that a Swedish or Arabic reader must never see as such."""
+def untranslated_fragments() -> dict[str, str]:
+    """English source texts a Swedish or Arabic reader must never see as such, each with
+    its Swedish translation: a message showing both (the language picker, written in
+    every language before anyone has chosen) is meant to."""
     swedish = {str(m.id): m.string for m in catalogs.read("sv") if isinstance(m.id, str) and m.id}
-    fragments: set[str] = set()
+    fragments: dict[str, str] = {}
     for source, translated in swedish.items():
         if translated == source:
             continue
         for piece in re.split(r"\{[^}]*\}", source):
             piece = piece.strip()
             if len(piece) >= 14:
-                fragments.add(piece)
-    return sorted(fragments)
+                fragments[piece] = str(translated)
+    return fragments
 
 
 async def snapshot_of(database: Database, participant_id: int, telegram_id: int) -> list[Any]:
@@ -107,7 +110,10 @@ async def snapshot_of(database: Database, participant_id: int, telegram_id: int)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, _session_keyring: Keyring
+) -> Iterator[dict[str, Any]]:
+    install_keyring(_session_keyring)  # module-scoped: set up before the per-test key
     background = Background()
     tmp = tmp_path_factory.mktemp("fuzz")
     errors = ErrorLog()
@@ -439,5 +445,9 @@ def test_random_updates_are_answered_kindly_and_harm_nobody(
     assert failed == set() and left == 0
     assert victim_after == victim_before, "another participant's data changed"
     for body in texts:
-        leaked = [fragment for fragment in world["fragments"] if fragment in body]
+        leaked = [
+            fragment
+            for fragment, swedish in world["fragments"].items()
+            if fragment in body and swedish not in body
+        ]
         assert leaked == [], f"untranslated text reached a Swedish or Arabic reader: {leaked}"

@@ -67,7 +67,12 @@ async def test_an_applicant_cannot_apply_twice_and_sees_their_status(stack: Stac
     assert "My application" in status.button_labels
     await lina.command("menu")
     menu = await lina.expect("What would you like to do?")
-    assert menu.button_labels == ["My application", "Withdraw my application", "Change language"]
+    assert menu.button_labels == [
+        "My application",
+        "Withdraw my application",
+        "My data",
+        "Change language",
+    ]
     await lina.press("My application", message=menu)
     await lina.expect("within 5 working days")
     async with stack.database.session() as session:
