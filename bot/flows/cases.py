@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from bot.callbacks import pack, parse
+from bot.domain import audit
 from bot.domain import escalation as domain
 from bot.escalation_notices import (
     CASE_FLOW,
@@ -41,7 +42,7 @@ from bot.i18n import N_
 from bot.messaging import TELEGRAM_TEXT_LIMIT, Button, Keyboard
 from bot.turn import Turn, turn_handler
 from storage.escalations import Escalations
-from storage.models import Escalation, EscalationStatus, Mentor, Participant
+from storage.models import AuditAction, Escalation, EscalationStatus, Mentor, Participant
 
 from .common import route_message, stale_button
 from .help import CAN_PASS_ON, continue_case, incoming_of, post_of
@@ -97,6 +98,18 @@ async def refuse(turn: Turn, case: Escalation, decision: domain.Decision) -> Non
         turn.answer(text, alert=True)
     else:
         await turn.reply(text)
+
+
+async def audited(turn: Turn, mentor: Mentor, case: Escalation, what: str) -> None:
+    """A mentor changed a case through the bot: the audit trail says who, which, when."""
+    await audit.record_by_mentor(
+        turn.uow,
+        mentor.id,
+        AuditAction.CHANGE_CASE,
+        turn.clock.now(),
+        participant_id=case.participant_id,
+        detail=f"telegram: case {case.id} {what}",
+    )
 
 
 async def claimed(turn: Turn, case: Escalation, participant: Participant, mentor: Mentor) -> None:
@@ -170,6 +183,7 @@ async def on_button(turn: Turn, update: Update) -> None:
         return
     if decision.claimed_now:
         log.info("update=%s mentor=%s case=%s claimed", turn.update_id, mentor.id, case.id)
+        await audited(turn, mentor, case, "claimed")
         await claimed(turn, case, participant, mentor)
     _ = turn.t
     name = participant_name(participant)
@@ -204,6 +218,7 @@ async def resolve(turn: Turn, case: Escalation, participant: Participant, mentor
     if turn.step is not None and turn.step[0] == FLOW:
         await turn.clear_state()
     log.info("update=%s mentor=%s case=%s resolved", turn.update_id, mentor.id, case.id)
+    await audited(turn, mentor, case, "resolved")
     post: Post = post_of(turn)
     t = post.t_for(participant.locale)
     await tell_participant(
@@ -246,6 +261,7 @@ async def answer(turn: Turn, case: Escalation, participant: Participant, message
     stored = await domain.mentor_message(turn.uow, case, mentor, incoming, now)
     await relay_to_participant(post_of(turn), case, participant, mentor, stored)
     log.info("update=%s mentor=%s case=%s answered", turn.update_id, mentor.id, case.id)
+    await audited(turn, mentor, case, "answered")
     await turn.reply(
         _("Sent to {name}.").format(name=participant_name(participant)),
         after_buttons(turn, case),

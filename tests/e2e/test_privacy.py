@@ -195,3 +195,23 @@ async def test_a_mentor_reading_a_participant_is_in_the_audit_trail(stack: Stack
         (mentor_id, AuditAction.READ_PARTICIPANT),
         (other_id, AuditAction.REFUSED_PARTICIPANT),
     ]
+
+
+async def test_a_mentor_changing_a_case_in_telegram_is_in_the_audit_trail(stack: Stack) -> None:
+    _sara, amina, me = await a_participant_with_a_history(stack)
+    async with stack.database.session() as session:
+        before = await session.scalar(select(func.count()).select_from(AuditEvent))
+    messages = [m for m in await amina.bot_messages() if "Hjälpärende #" in m.body]
+    await amina.press("Ta ärendet", message=messages[-1])
+    await amina.expect("Du har tagit ärende")
+    async with stack.database.session() as session:
+        events = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.action == AuditAction.CHANGE_CASE)
+            )
+        ).all()
+        after = await session.scalar(select(func.count()).select_from(AuditEvent))
+    assert [(e.participant_id, e.detail is not None and "claimed" in e.detail) for e in events] == [
+        (me.id, True)
+    ]
+    assert after == (before or 0) + 1
