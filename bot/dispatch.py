@@ -15,7 +15,9 @@ limiter spaces new messages evenly at the configured rate (30 a second by defaul
 1000 in paid broadcast mode), a per-chat limiter keeps one chat at one message a second,
 and a `RetryAfter` pauses sending for exactly as long as Telegram says. Replies share the
 limiters but go first: the person who just pressed a button is waiting, a campaign is not.
-Rows of one chat are sent one at a time, in id order.
+Rows of one chat are sent one at a time, in id order. The rate is the bot's, not the
+process's: every running dispatcher keeps a row in `dispatcher_presence` and paces at its
+share (two workers, 15 a second each).
 """
 
 from __future__ import annotations
@@ -35,7 +37,18 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, Text, bindparam, exists, func, or_, select, type_coerce, update
+from sqlalchemy import (
+    Table,
+    Text,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import aliased
 from telegram import Bot, InputFile
 from telegram.error import (
@@ -58,6 +71,7 @@ from storage.db import Database
 from storage.models import (
     Campaign,
     CampaignState,
+    DispatcherPresence,
     Mentor,
     OutboxKind,
     OutboxMessage,
@@ -119,6 +133,9 @@ class DispatchPolicy:
     # Sending waits while this many outcomes are not written yet: a crash (or a database
     # that stopped answering) can never leave more than this sent but unrecorded.
     max_unrecorded: int = 40
+    # How often a running dispatcher says it is alive (real seconds); one not heard from in
+    # three such beats no longer counts when the bot's rate is shared out.
+    presence_every: float = 2.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DispatchPolicy:
@@ -147,6 +164,9 @@ class Pacer:
     """
 
     def __init__(self, rate: float | None, chat_rate: float | None, headroom: float = 0.0) -> None:
+        self.rate = rate
+        self.headroom = headroom
+        self.shared_by = 1
         self.interval = (1.0 + headroom) / rate if rate else 0.0
         self.chat_interval = (1.0 + headroom) / chat_rate if chat_rate else 0.0
         self.window = max(1, int(rate)) if rate else 0
@@ -170,6 +190,17 @@ class Pacer:
         self._paused_until = max(self._paused_until, until)
         if chat_id is not None:
             self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
+        self._pump()
+
+    def share(self, dispatchers: int) -> None:
+        """Pace at 1/n of the bot's rate: n dispatchers send for the same bot."""
+        dispatchers = max(1, dispatchers)
+        if dispatchers == self.shared_by or not self.rate:
+            return
+        self.shared_by = dispatchers
+        own = self.rate / dispatchers
+        self.interval = (1.0 + self.headroom) / own
+        self.window = max(1, int(own))
         self._pump()
 
     @property
@@ -861,13 +892,54 @@ class Dispatcher:
             except Exception:
                 log.exception("renewing outbox leases failed; trying again")
 
+    # Sharing the rate with other dispatchers
+
+    async def announce(self) -> int:
+        """Say this dispatcher is alive, forget silent ones, and pace at our share."""
+        now = self.clock.now()
+        silent_since = now - timedelta(seconds=3 * self.policy.presence_every)
+        async with self._write_gate, self.database.session() as session, session.begin():
+            mine = await session.get(DispatcherPresence, self.owner)
+            if mine is None:
+                session.add(DispatcherPresence(owner=self.owner, seen_at=now))
+            else:
+                mine.seen_at = now
+            await session.execute(
+                delete(DispatcherPresence).where(DispatcherPresence.seen_at < silent_since)
+            )
+            await session.flush()
+            alive = await session.scalar(select(func.count()).select_from(DispatcherPresence))
+        self.pacer.share(int(alive or 1))
+        return self.pacer.shared_by
+
+    async def withdraw(self) -> None:
+        """A clean stop: the others may use the whole rate again at their next beat."""
+        async with self._write_gate, self.database.session() as session, session.begin():
+            await session.execute(
+                delete(DispatcherPresence).where(DispatcherPresence.owner == self.owner)
+            )
+
+    async def _announce_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.policy.presence_every)
+            try:
+                await self.announce()
+            except Exception:
+                log.exception("announcing this dispatcher failed; keeping the last share")
+
     # The loop
 
     async def run_forever(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         """Claim and send until `stop`; the next batch is claimed while this one drains."""
         low_water = max(self.policy.batch_size // 2, 1)
         batches: set[asyncio.Task[None]] = set()
+        try:  # before the first send, so a second worker never starts at the full rate
+            await self.announce()
+        except Exception:
+            log.exception("announcing this dispatcher failed; pacing at the whole rate")
         renewer = asyncio.create_task(self._renew_forever(stop))
+        presence = asyncio.create_task(self._announce_forever(stop))
         try:
             while not stop.is_set():
                 if self._fatal is not None:
@@ -901,9 +973,12 @@ class Dispatcher:
                     waiter.cancel()
         finally:
             renewer.cancel()
+            presence.cancel()
             for task in list(batches):
                 task.cancel()
-            await asyncio.gather(renewer, *batches, return_exceptions=True)
+            await asyncio.gather(renewer, presence, *batches, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.withdraw()
             await asyncio.gather(*self._flush_tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self.flush()

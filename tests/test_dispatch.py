@@ -377,6 +377,68 @@ async def test_two_dispatchers_side_by_side_never_send_a_row_twice(
     assert statuses == {OutboxStatus.SENT}
 
 
+async def test_dispatchers_share_the_bots_rate_and_telegram_never_says_too_many(
+    database: Database, clock: ManualClock
+) -> None:
+    """Two workers, one bot: each paces at half the rate, so together they keep Telegram's
+    limit (each at the whole rate would send 40 a second into a limit of 20)."""
+    count = 60
+    limits = RateLimits(per_second=20)
+    async with run_emulator(SANDBOX_TOKEN, rate_limits=limits) as emulator:
+        ids = await add_people(database, emulator, count, now=clock.now())
+        for index, pid in enumerate(ids):
+            await queue(
+                database,
+                FIRST_CHAT + index,
+                "Hej",
+                now=clock.now(),
+                key=f"k{index}",
+                kind=OutboxKind.CAMPAIGN,
+                participant_id=pid,
+            )
+        second_db = Database(str(database.url), schema=database.schema)
+        stop = asyncio.Event()
+        try:
+            one = await dispatcher(database, emulator, clock, rate=20.0, batch_size=10)
+            two = await dispatcher(second_db, emulator, clock, rate=20.0, batch_size=10)
+            for present in (one, two, one):  # both running, as after their first beats
+                await present.announce()
+            runs = [asyncio.create_task(d.run_forever(stop, interval=0.05)) for d in (one, two)]
+            for index in range(count):
+                await emulator.client.wait_for_bot_message(
+                    FIRST_CHAT + index, after_message_id=0, timeout=30
+                )
+            assert (one.pacer.shared_by, two.pacer.shared_by) == (2, 2)
+            stop.set()
+            await asyncio.gather(*runs)
+            # A clean stop leaves the whole rate to whoever runs next.
+            assert await one.announce() == 1
+        finally:
+            stop.set()
+            await second_db.dispose()
+        stats = await emulator.client.stats()
+        await close_bots()
+    assert stats.too_many_requests == 0
+    assert stats.calls["sendMessage"] == count
+    assert set(stats.messages_per_chat.values()) == {1}
+    assert one.stats.sent > 0 and two.stats.sent > 0
+
+
+async def test_a_dispatcher_that_stopped_beating_no_longer_takes_a_share(
+    database: Database, emu: Emulator, clock: ManualClock
+) -> None:
+    alive = await dispatcher(database, emu, clock, rate=30.0, presence_every=5.0)
+    crashed = await dispatcher(database, emu, clock, rate=30.0, presence_every=5.0)
+    await crashed.announce()
+    assert await alive.announce() == 2
+    assert alive.pacer.interval == pytest.approx(2 / 30)
+    clock.advance(timedelta(seconds=10))
+    assert await alive.announce() == 2  # two missed beats: maybe only slow
+    clock.advance(timedelta(seconds=6))
+    assert await alive.announce() == 1
+    assert alive.pacer.interval == pytest.approx(1 / 30)
+
+
 # Pacing
 
 

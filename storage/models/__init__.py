@@ -48,6 +48,7 @@ from storage.models.journey import (
     StepOwner,
 )
 from storage.models.messaging import (
+    DispatcherPresence,
     InboxStatus,
     InboxUpdate,
     OutboxKind,
@@ -112,6 +113,7 @@ __all__ = [
     "Cohort",
     "ConsentRefusal",
     "Conversation",
+    "DispatcherPresence",
     "EndedReason",
     "Escalation",
     "EscalationCategory",

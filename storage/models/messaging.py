@@ -106,3 +106,17 @@ class InboxUpdate(Base):
     received_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_inbox_status_update_id", "status", "update_id"),)
+
+
+class DispatcherPresence(Base):
+    """One row per running dispatcher, refreshed every few seconds.
+
+    Telegram's limit of about 30 messages a second is for the bot, not for each process:
+    with several workers, each dispatcher counts the live rows here and paces itself at its
+    share of the rate. A process that dies stops refreshing its row and drops out.
+    """
+
+    __tablename__ = "dispatcher_presence"
+
+    owner: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)
