@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -197,10 +197,12 @@ async def _options(web: Web, draft: Draft) -> dict[str, Any]:
 def describe(campaign: Campaign, _: WebText) -> str:
     """The schedule in the staff member's language; anything else as the domain says it."""
     spec: dict[str, Any] = campaign.schedule
-    if spec.get("kind") == "date" and campaign.next_run_at is not None:
-        return _("Once, {when}").format(when=_.datetime(campaign.next_run_at))
     if spec.get("kind") == "date":
-        return _("Once")
+        try:
+            at = datetime.fromisoformat(str(spec.get("at")))
+        except ValueError:
+            return _("Once")
+        return _("Once, {when}").format(when=_.datetime(at))
     if spec.get("kind") == "cron" and set(spec) <= {"kind", "hour", "minute", "day_of_week"}:
         at = time(int(spec.get("hour", 0)), int(spec.get("minute", 0))).strftime("%H:%M")
         days = str(spec.get("day_of_week", ""))
