@@ -199,10 +199,10 @@ def describe(campaign: Campaign, _: WebText) -> str:
     spec: dict[str, Any] = campaign.schedule
     if spec.get("kind") == "date":
         try:
-            at = datetime.fromisoformat(str(spec.get("at")))
+            once = datetime.fromisoformat(str(spec.get("at")))
         except ValueError:
             return _("Once")
-        return _("Once, {when}").format(when=_.datetime(at))
+        return _("Once, {when}").format(when=_.datetime(once))
     if spec.get("kind") == "cron" and set(spec) <= {"kind", "hour", "minute", "day_of_week"}:
         at = time(int(spec.get("hour", 0)), int(spec.get("minute", 0))).strftime("%H:%M")
         days = str(spec.get("day_of_week", ""))
