@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,36 @@ LATE_LIMIT = timedelta(hours=6)
 # Room left in a Telegram message for the line that says how to pause messages.
 TEXT_LIMIT = TELEGRAM_TEXT_LIMIT - 200
 DEFAULT_QUIET = QuietHours(time(21, 0), time(8, 0))
+
+
+class Problem(StrEnum):
+    """Why a campaign cannot be made as asked; the dashboard words each one for staff."""
+
+    NO_NAME = "no_name"
+    NAME_TAKEN = "name_taken"
+    NO_COHORT = "no_cohort"
+    UNKNOWN_COHORT = "unknown_cohort"
+    BAD_STATUS = "bad_status"
+    UNKNOWN_LANGUAGE = "unknown_language"
+    TOO_LONG = "too_long"
+    FALLBACK_WITHOUT_TEXT = "fallback_without_text"
+    MISSING_TEXT = "missing_text"
+    NO_SCHEDULE = "no_schedule"
+    BAD_TIME = "bad_time"
+    BAD_DATE = "bad_date"
+    BAD_RECURRENCE = "bad_recurrence"
+    BAD_QUIET = "bad_quiet"
+    PASSED = "passed"
+
+
+class CampaignError(DomainError):
+    """A DomainError (its message is the CLI's) that also says which problem it is and,
+    where it matters, which languages."""
+
+    def __init__(self, message: str, problem: Problem, languages: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.languages = tuple(languages)
 
 
 def footer(locale: str, zone_name: str) -> str:
@@ -136,7 +167,7 @@ _DAY_NAMES = {
 def parse_clock(text: str) -> time:
     match = _TIME.match(text.strip())
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        raise DomainError(f"{text!r} is not a time like 09:00")
+        raise CampaignError(f"{text!r} is not a time like 09:00", Problem.BAD_TIME)
     return time(int(match[1]), int(match[2]))
 
 
@@ -146,8 +177,13 @@ def parse_quiet_hours(text: str) -> QuietHours:
         return QuietHours(time(0, 0), time(0, 0))
     start, sep, end = text.partition("-")
     if not sep:
-        raise DomainError(f"{text!r} is not quiet hours like 21:00-08:00 (or 'off')")
-    return QuietHours(parse_clock(start), parse_clock(end))
+        raise CampaignError(
+            f"{text!r} is not quiet hours like 21:00-08:00 (or 'off')", Problem.BAD_QUIET
+        )
+    try:
+        return QuietHours(parse_clock(start), parse_clock(end))
+    except CampaignError as error:
+        raise CampaignError(str(error), Problem.BAD_QUIET) from None
 
 
 def parse_schedule(
@@ -156,13 +192,17 @@ def parse_schedule(
     """One send time ('2026-12-03 09:00', local) or a recurrence ('monday 09:00',
     'mon,thu 09:00', 'day 09:00', 'weekday 09:00'), as a stored schedule spec."""
     if (at is None) == (every is None):
-        raise DomainError("give either --at (one time) or --every (a recurrence)")
+        raise CampaignError(
+            "give either --at (one time) or --every (a recurrence)", Problem.NO_SCHEDULE
+        )
     spec: dict[str, Any]
     if at is not None:
         try:
             local = datetime.fromisoformat(at.strip().replace(" ", "T", 1))
         except ValueError:
-            raise DomainError(f"{at!r} is not a date and time like 2026-12-03 09:00") from None
+            raise CampaignError(
+                f"{at!r} is not a date and time like 2026-12-03 09:00", Problem.BAD_DATE
+            ) from None
         if local.tzinfo is None:
             local = local.replace(tzinfo=zone)
         spec = {"kind": "date", "at": local.isoformat()}
@@ -170,7 +210,9 @@ def parse_schedule(
         assert every is not None
         parts = every.strip().lower().split()
         if len(parts) != 2:
-            raise DomainError(f"{every!r} is not a recurrence like 'monday 09:00'")
+            raise CampaignError(
+                f"{every!r} is not a recurrence like 'monday 09:00'", Problem.BAD_RECURRENCE
+            )
         days, clock = parts
         at_time = parse_clock(clock)
         spec = {"kind": "cron", "hour": at_time.hour, "minute": at_time.minute}
@@ -178,15 +220,18 @@ def parse_schedule(
             names = []
             for name in days.split(","):
                 if name not in _DAY_NAMES:
-                    raise DomainError(f"{name!r} is not a day (monday … sunday, weekday, day)")
+                    raise CampaignError(
+                        f"{name!r} is not a day (monday … sunday, weekday, day)",
+                        Problem.BAD_RECURRENCE,
+                    )
                 names.append(_DAY_NAMES[name])
             spec["day_of_week"] = ",".join(names)
     try:
         first = next_occurrence(spec, zone, now)
     except ScheduleError as error:
-        raise DomainError(str(error)) from None
+        raise CampaignError(str(error), Problem.BAD_RECURRENCE) from None
     if first is None:
-        raise DomainError("that time has already passed")
+        raise CampaignError("that time has already passed", Problem.PASSED)
     return spec
 
 
@@ -219,44 +264,91 @@ async def create_campaign(
     statuses: Sequence[str] | None = None,
     quiet: QuietHours = DEFAULT_QUIET,
 ) -> Campaign:
-    """Check everything a send could trip on now, while staff can still fix it."""
+    """Check everything a send could trip on now, while staff can still fix it; store it."""
+    campaign = await draft_campaign(
+        uow,
+        name=name,
+        cohorts=cohorts,
+        texts=texts,
+        schedule=schedule,
+        now=now,
+        zone=zone,
+        fallback=fallback,
+        languages=languages,
+        statuses=statuses,
+        quiet=quiet,
+    )
+    return await uow.repository(Campaigns).add(campaign)
+
+
+async def draft_campaign(
+    uow: UnitOfWork,
+    *,
+    name: str,
+    cohorts: Sequence[str],
+    texts: dict[str, str],
+    schedule: dict[str, Any],
+    now: datetime,
+    zone: ZoneInfo,
+    fallback: str | None = None,
+    languages: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
+    quiet: QuietHours = DEFAULT_QUIET,
+) -> Campaign:
+    """The campaign as it would be stored, checked, but not stored: what a preview shows
+    before staff save it."""
     repo = uow.repository(Campaigns)
     name = name.strip()
     if not name:
-        raise DomainError("a campaign needs a name")
+        raise CampaignError("a campaign needs a name", Problem.NO_NAME)
     if await repo.by_name(name):
-        raise DomainError(f"a campaign named {name!r} exists already")
+        raise CampaignError(f"a campaign named {name!r} exists already", Problem.NAME_TAKEN)
     if not cohorts:
-        raise DomainError("a campaign needs at least one cohort (--cohort)")
+        raise CampaignError("a campaign needs at least one cohort (--cohort)", Problem.NO_COHORT)
     cohort_ids = []
     for cohort_name in cohorts:
         cohort = await uow.cohorts.by_name(cohort_name)
         if cohort is None:
-            raise DomainError(f"no cohort named {cohort_name!r}")
+            raise CampaignError(f"no cohort named {cohort_name!r}", Problem.UNKNOWN_COHORT)
         cohort_ids.append(cohort.id)
     status_values = _statuses(statuses)
     wanted = list(dict.fromkeys(languages or SUPPORTED_LOCALES))
     unknown = [code for code in [*wanted, *texts] if code not in SUPPORTED_LOCALES]
     if unknown:
-        raise DomainError(
-            f"unknown language {', '.join(unknown)}; use {', '.join(SUPPORTED_LOCALES)}"
+        raise CampaignError(
+            f"unknown language {', '.join(unknown)}; use {', '.join(SUPPORTED_LOCALES)}",
+            Problem.UNKNOWN_LANGUAGE,
+            unknown,
         )
     clean = {code: text.strip() for code, text in texts.items() if text and text.strip()}
     for code, text in clean.items():
         if len(text) > TEXT_LIMIT:
-            raise DomainError(f"the {code} text is {len(text)} characters; at most {TEXT_LIMIT}")
+            raise CampaignError(
+                f"the {code} text is {len(text)} characters; at most {TEXT_LIMIT}",
+                Problem.TOO_LONG,
+                [code],
+            )
     if fallback is not None and fallback not in clean:
-        raise DomainError(f"the fallback language {fallback} has no text")
+        raise CampaignError(
+            f"the fallback language {fallback} has no text",
+            Problem.FALLBACK_WITHOUT_TEXT,
+            [fallback],
+        )
     missing = [code for code in wanted if code not in clean]
     if missing and fallback is None:
-        raise DomainError(
+        raise CampaignError(
             f"no text in {', '.join(LANGUAGE_NAMES[c] for c in missing)} ({', '.join(missing)}): "
-            "write one, or name a language they may read instead with --fallback"
+            "write one, or name a language they may read instead with --fallback",
+            Problem.MISSING_TEXT,
+            missing,
         )
-    first = next_occurrence(schedule, zone, now)
+    try:
+        first = next_occurrence(schedule, zone, now)
+    except ScheduleError as error:
+        raise CampaignError(str(error), Problem.BAD_RECURRENCE) from None
     if first is None:
-        raise DomainError("that time has already passed")
-    campaign = Campaign(
+        raise CampaignError("that time has already passed", Problem.PASSED)
+    return Campaign(
         name=name,
         cohort_ids=cohort_ids,
         languages=list(languages) if languages else None,
@@ -271,7 +363,6 @@ async def create_campaign(
         created_at=now,
         updated_at=now,
     )
-    return await repo.add(campaign)
 
 
 def _statuses(statuses: Sequence[str] | None) -> list[ParticipantStatus]:
@@ -283,9 +374,13 @@ def _statuses(statuses: Sequence[str] | None) -> list[ParticipantStatus]:
             status = ParticipantStatus(value)
         except ValueError:
             names = ", ".join(s.value for s in DEFAULT_STATUSES)
-            raise DomainError(f"unknown status {value!r}; use {names}") from None
+            raise CampaignError(
+                f"unknown status {value!r}; use {names}", Problem.BAD_STATUS
+            ) from None
         if status is ParticipantStatus.ENDED:
-            raise DomainError("participants who have left the project get no campaigns")
+            raise CampaignError(
+                "participants who have left the project get no campaigns", Problem.BAD_STATUS
+            )
         result.append(status)
     return result
 
@@ -298,6 +393,15 @@ async def find_campaign(uow: UnitOfWork, name_or_id: str) -> Campaign:
     if campaign is None:
         raise DomainError(f"no campaign named {name_or_id!r}")
     return campaign
+
+
+async def list_campaigns(uow: UnitOfWork) -> list[Campaign]:
+    """Every campaign, the newest first."""
+    return list(reversed(await uow.repository(Campaigns).all()))
+
+
+async def get_campaign(uow: UnitOfWork, campaign_id: int) -> Campaign | None:
+    return await uow.repository(Campaigns).get(campaign_id)
 
 
 def text_for(campaign: Campaign, locale: str) -> tuple[str, str] | None:

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.clock import Clock, Randomness, SystemClock, SystemRandomness
 from bot.config import Settings
 from bot.web.core import NavItem, Web, WebDeps, handler, template_environment
-from bot.web.pages import account, audit, invites, overview, participants, reports
+from bot.web.pages import account, audit, campaigns, invites, overview, participants, reports
 from bot.web.sessions import SessionCodec, SessionExpiry
 from storage.db import Database
 
@@ -41,6 +41,7 @@ PAGE_MODULES: tuple[PageModule, ...] = (
     overview,
     participants,
     invites,
+    campaigns,
     reports,
     audit,
 )

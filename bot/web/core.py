@@ -192,7 +192,12 @@ def safe_next(path: str | None) -> str:
     return "/"
 
 
-def handler(*, public: bool = False, staff_only: bool = False) -> Callable[[Page], Endpoint]:
+def handler(
+    *, public: bool = False, staff_only: bool = False, passive: bool = False
+) -> Callable[[Page], Endpoint]:
+    """`passive`: a request the page's own script makes (polling live figures) does not
+    count as the staff member being active, so an open page still times out when idle."""
+
     def wrap(fn: Page) -> Endpoint:
         @functools.wraps(fn)
         async def endpoint(request: Request) -> Response:
@@ -202,7 +207,7 @@ def handler(*, public: bool = False, staff_only: bool = False) -> Callable[[Page
                 pick_language(request.headers.get("accept-language"))
             )
             async with UnitOfWork(deps.database) as uow:
-                account, session = await _resume(uow, deps, session, now)
+                account, session = await _resume(uow, deps, session, now, passive=passive)
                 web = Web(
                     request=request,
                     deps=deps,
@@ -230,7 +235,7 @@ def handler(*, public: bool = False, staff_only: bool = False) -> Callable[[Page
 
 
 async def _resume(
-    uow: UnitOfWork, deps: WebDeps, session: Session, now: datetime
+    uow: UnitOfWork, deps: WebDeps, session: Session, now: datetime, *, passive: bool = False
 ) -> tuple[StaffAccount | None, Session]:
     if session.account_id is None:
         return None, session
@@ -241,7 +246,7 @@ async def _resume(
     if deps.expiry.expired(session, now):
         log.info("web account=%s session expired", account.id)
         return None, session.signed_out("expired")
-    return account, session.seen(now)
+    return account, session if passive else session.seen(now)
 
 
 async def _serve(web: Web, fn: Page, *, public: bool, staff_only: bool) -> Response:

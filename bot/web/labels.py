@@ -44,4 +44,6 @@ AUDIT_ACTION = {
     AuditAction.REVOKE_INVITE: N_("Revoked an invitation"),
     AuditAction.EXPORT: N_("Downloaded a report"),
     AuditAction.CHANGE_CASE: N_("Changed a case"),
+    AuditAction.CREATE_CAMPAIGN: N_("Created a campaign"),
+    AuditAction.CHANGE_CAMPAIGN: N_("Changed a campaign"),
 }

@@ -30,6 +30,8 @@ class AuditAction(StrEnum):
     REVOKE_INVITE = "revoke_invite"
     EXPORT = "export"
     CHANGE_CASE = "change_case"
+    CREATE_CAMPAIGN = "create_campaign"
+    CHANGE_CAMPAIGN = "change_campaign"  # paused, resumed or cancelled (in the detail)
 
 
 class AuditEvent(Base):

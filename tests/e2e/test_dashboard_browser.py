@@ -237,3 +237,67 @@ async def test_the_esf_export_downloads_with_the_right_rows(stack: Stack, tmp_pa
         assert all(
             not str(cell).startswith(("Sara", "Omar")) for row in participants for cell in row
         )
+
+
+async def test_a_campaign_made_in_the_browser_is_previewed_per_language_and_its_counts_rise(
+    stack: Stack,
+) -> None:
+    from bot.jobs import run_campaigns
+
+    swedish = "Välkommen på informationsträff på torsdag kl. 10!"
+    arabic = "أهلًا بكم في اللقاء الإعلامي يوم الخميس الساعة 10!"
+    await stack.cohort()
+    await join(stack, 631, "Sara", await stack.invite())
+    await join(stack, 632, "عمر", await stack.invite(), language="العربية")
+    await add_account(stack, "eva")
+    async with dashboard_site(stack) as site, chromium() as browser:
+        page = await new_page(browser, site)
+        await sign_in(page, "eva")
+        await page.get_by_role("link", name="Campaigns").click()
+        await page.get_by_role("link", name="New campaign").click()
+        await page.get_by_label("Name of the campaign").fill("Informationsträff")
+        await page.get_by_label("Lumena vår").check()
+        await page.locator("#text_sv").fill(swedish)
+        await page.locator("#text_ar").fill(arabic)
+        await expect(page.locator("#text_ar")).to_have_attribute("dir", "rtl")
+        await page.get_by_label("Participants whose language has no text get").select_option(
+            label="the Swedish text"
+        )
+        await page.get_by_label("Day and time (once)").fill("2026-01-05T09:05")
+        await screenshot(page, "15-campaign-new")
+
+        await page.get_by_role("button", name="Preview").click()
+        await expect(page.get_by_role("status")).to_contain_text("Not saved yet.")
+        sv_message = page.locator("article[data-locale=sv] .message")
+        ar_message = page.locator("article[data-locale=ar] .message")
+        await expect(sv_message).to_contain_text(swedish)
+        await expect(sv_message).to_contain_text("Vill du pausa")
+        await expect(ar_message).to_contain_text(arabic)
+        await expect(ar_message).to_have_attribute("dir", "rtl")
+        await expect(ar_message).to_have_attribute("lang", "ar")
+        assert await ar_message.evaluate("node => getComputedStyle(node).direction") == "rtl"
+        await expect(page.locator("dd.count")).to_have_text("2 participants")
+        await expect(page.get_by_text("English: nobody in the groups reads it now")).to_be_visible()
+        await screenshot(page, "16-campaign-preview")
+
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("status")).to_contain_text("The campaign is saved.")
+        sent = page.locator("[data-count=sent]")
+        await expect(sent).to_have_text("0")
+        await screenshot(page, "17-campaign-scheduled")
+
+        # Its time comes: the campaign job writes the outbox, the dispatcher sends through
+        # the emulator, and the page's own polling shows the counts rise.
+        stack.clock.advance(timedelta(minutes=5))
+        assert stack.runtime is not None
+        await run_campaigns(stack.runtime.deps)
+        await stack.people[631].expect(swedish, "Vill du pausa")
+        await stack.people[632].expect(arabic)
+        await expect(sent).to_have_text("2")
+        await expect(page.locator("[data-count=pending]")).to_have_text("0")
+        await screenshot(page, "18-campaign-sent")
+
+        await page.get_by_role("link", name="All campaigns").click()
+        row = page.locator("tr", has_text="Informationsträff")
+        await expect(row).to_contain_text("Once, 5 Jan 2026 09:05")
+        await screenshot(page, "19-campaigns")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -44,10 +44,15 @@ class Visitor:
         return response
 
     async def post(
-        self, path: str, data: dict[str, str] | None = None, *, token: str | None = ""
+        self,
+        path: str,
+        data: Mapping[str, str | list[str]] | None = None,
+        *,
+        token: str | None = "",
     ) -> httpx.Response:
-        """Post a form; the token of the last page unless `token` is given (None: none)."""
-        fields = dict(data or {})
+        """Post a form (a list for a field sent more than once, as checkboxes are); the
+        token of the last page unless `token` is given (None: none)."""
+        fields: dict[str, str | list[str]] = dict(data or {})
         if token is not None:
             fields["csrf_token"] = token or self.token
         response = await self.client.post(path, data=fields)
