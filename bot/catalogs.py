@@ -147,19 +147,31 @@ def compile_locale(locale: str, domain: CatalogDomain = MESSAGES) -> None:
         write_mo(handle, catalog, use_fuzzy=False)
 
 
-def apply_translations(locale: str, translations: dict[str, str | list[str]]) -> list[str]:
-    """Fill a locale's catalogs (every domain it has) from {msgid: text or plural forms}
-    ("context\\x04msgid" for contexts), compile them, and return the msgids still
-    untranslated."""
+def apply_translations(
+    locale: str, translations: dict[str, str | list[str]], catalog: str | None = None
+) -> list[str]:
+    """Fill a locale's catalogs from {msgid: text or plural forms} ("context\x04msgid" for
+    contexts), compile them, and return the msgids still untranslated.
+
+    Named (`catalog`), that catalog alone is set, existing translations included. Unnamed,
+    every catalog of the locale gets only what it lacks: the bot and the dashboard may
+    rightly say the same English word differently, so one never overwrites the other.
+    """
     missing: list[str] = []
     for domain in DOMAINS:
+        if catalog is not None and domain.name != catalog:
+            continue
         if locale in domain.locales and po_path(locale, domain).exists():
-            missing.extend(_apply(locale, translations, domain))
+            missing.extend(_apply(locale, translations, domain, overwrite=catalog is not None))
     return missing
 
 
 def _apply(
-    locale: str, translations: dict[str, str | list[str]], domain: CatalogDomain
+    locale: str,
+    translations: dict[str, str | list[str]],
+    domain: CatalogDomain,
+    *,
+    overwrite: bool = True,
 ) -> list[str]:
     catalog = read(locale, domain)
     for message in catalog:
@@ -168,7 +180,8 @@ def _apply(
         key = message.id if isinstance(message.id, str) else message.id[0]
         if message.context:
             key = f"{message.context}\x04{key}"
-        if key in translations:
+        translated = all(message.string) if isinstance(message.string, tuple) else message.string
+        if key in translations and (overwrite or not translated):
             value = translations[key]
             message.string = tuple(value) if isinstance(value, list) else value
             message.flags.discard("fuzzy")

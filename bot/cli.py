@@ -1027,13 +1027,29 @@ def i18n_update() -> None:
 
 
 @i18n_app.command("apply")
-def i18n_apply(locale: str, translations: Path) -> None:
-    """Fill LOCALE's catalog from a JSON file {msgid: text or [plural forms]} and compile."""
+def i18n_apply(
+    locale: str,
+    translations: Path,
+    catalog: Annotated[
+        str | None,
+        typer.Option(help="messages or dashboard: set (and change) this catalog only"),
+    ] = None,
+) -> None:
+    """Fill LOCALE's catalogs from a JSON file {msgid: text or [plural forms]} and compile.
+
+    Without --catalog only missing translations are filled, in every catalog; to change an
+    existing one, name its catalog.
+    """
     import json
 
     from bot import catalogs
 
-    missing = catalogs.apply_translations(locale, json.loads(translations.read_text("utf-8")))
+    names = [domain.name for domain in catalogs.DOMAINS]
+    if catalog is not None and catalog not in names:
+        raise typer.BadParameter(f"--catalog must be one of: {', '.join(names)}")
+    missing = catalogs.apply_translations(
+        locale, json.loads(translations.read_text("utf-8")), catalog
+    )
     for msgid in missing:
         console.print(f"untranslated: {msgid!r}", highlight=False)
     console.print(f"{locale}: {len(missing)} untranslated.")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gettext
 import re
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Message
@@ -173,3 +175,22 @@ def test_the_swedish_dashboard_is_complete_and_compiled(locale: str) -> None:
         if isinstance(message.id, str) and message.string:
             assert compiled.gettext(message.id) == message.string, f"recompile {locale}"
     assert (missing, fuzzy, wrong) == ([], [], [])
+
+
+def test_applying_translations_never_changes_another_catalogs_wording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot says "Klar" for "Done", the dashboard "Klart": filling one must not
+    overwrite the other (it once broke the check-in's Swedish)."""
+
+    shutil.copytree(catalogs.LOCALES_DIR, tmp_path / "locales")
+    monkeypatch.setattr(catalogs, "LOCALES_DIR", tmp_path / "locales")
+
+    def done(domain: catalogs.CatalogDomain) -> object:
+        return catalogs.read("sv", domain).get("Done").string  # type: ignore[union-attr]
+
+    assert (done(catalogs.MESSAGES), done(catalogs.DASHBOARD)) == ("Klar", "Klart")
+    catalogs.apply_translations("sv", {"Done": "Färdig"})
+    assert (done(catalogs.MESSAGES), done(catalogs.DASHBOARD)) == ("Klar", "Klart")
+    catalogs.apply_translations("sv", {"Done": "Färdigt"}, catalog="dashboard")
+    assert (done(catalogs.MESSAGES), done(catalogs.DASHBOARD)) == ("Klar", "Färdigt")
