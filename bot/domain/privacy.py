@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, true, update
 
 from bot.clock import Randomness
 from bot.i18n import LANGUAGE_NAMES, N_, Translator
+from bot.messaging import PRIORITY
 from storage.models import (
     Application,
     Appointment,
@@ -37,6 +38,7 @@ from storage.models import (
     FollowUpQuestion,
     LifecycleEvent,
     Mentor,
+    OutboxKind,
     OutboxMessage,
     OutboxStatus,
     Participant,
@@ -457,6 +459,7 @@ async def _free_text(uow: UnitOfWork, participant: Participant, now: datetime) -
     )
     # The messages the bot sent to them, and to mentors about their requests.
     linked = select(EscalationOutbox.outbox_id).where(EscalationOutbox.escalation_id.in_(case_ids))
+    await _unsend_from_mentors(uow, participant, linked, now)
     await session.execute(
         update(OutboxMessage)
         .where((OutboxMessage.participant_id == pid) | OutboxMessage.id.in_(linked))
@@ -470,6 +473,45 @@ async def _free_text(uow: UnitOfWork, participant: Participant, now: datetime) -
         )
         .values(status=OutboxStatus.SKIPPED, last_error="participant erased their data")
     )
+
+
+# Telegram lets a bot delete its own messages in a private chat for 48 hours.
+TELEGRAM_DELETE_WINDOW = timedelta(hours=47)
+
+
+async def _unsend_from_mentors(
+    uow: UnitOfWork, participant: Participant, linked: Select[Any], now: datetime
+) -> int:
+    """What the bot told mentors about this person in the last two days is taken back out
+    of the mentors' chats as well (older messages Telegram no longer lets a bot delete)."""
+    about = (OutboxMessage.participant_id == participant.id) | OutboxMessage.id.in_(linked)
+    elsewhere = (
+        OutboxMessage.chat_id != participant.chat_id if participant.chat_id is not None else true()
+    )
+    sent = (
+        await uow.session.execute(
+            select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.telegram_message_id)
+            .where(
+                about,
+                elsewhere,
+                OutboxMessage.status == OutboxStatus.SENT,
+                OutboxMessage.telegram_message_id.is_not(None),
+                OutboxMessage.sent_at >= now - TELEGRAM_DELETE_WINDOW,
+            )
+            .order_by(OutboxMessage.id)
+        )
+    ).all()
+    for row_id, chat_id, message_id in sent:
+        await uow.outbox.add(
+            chat_id=chat_id,
+            payload={"method": "deleteMessage", "message_id": message_id},
+            key=f"erase:{row_id}",
+            kind=OutboxKind.NOTIFICATION,
+            priority=PRIORITY[OutboxKind.NOTIFICATION],
+            due_at=now,
+            now=now,
+        )
+    return len(sent)
 
 
 async def erase(

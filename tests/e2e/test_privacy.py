@@ -101,6 +101,12 @@ async def test_delete_erases_the_person_and_keeps_the_anonymous_counts(stack: St
     await sara.expect("Dina uppgifter har raderats.")
     told = await amina.expect(f"{me.public_id} har raderat sina uppgifter i Stegvis.")
     assert "Sara" not in told.body
+    # What the mentor was told about her request is taken out of the mentor's chat too.
+    remaining = await stack.client.wait_for(
+        AMINA,
+        lambda chat: not any("vräka" in m.body for m in chat if m.from_bot and not m.deleted),
+    )
+    assert any(m.deleted for m in remaining if m.from_bot)
 
     async with stack.database.session() as session:
         after = await session.get(Participant, me.id)
