@@ -30,6 +30,8 @@ class AuditAction(StrEnum):
     REVOKE_INVITE = "revoke_invite"
     EXPORT = "export"
     CHANGE_CASE = "change_case"
+    READ_CASE = "read_case"
+    REFUSED_CASE = "refused_case"  # a mentor tried a case they may not see
 
 
 class AuditEvent(Base):
