@@ -86,7 +86,7 @@ class WebText:
         """ "3 hours", "2 days": rounded, for how long a case has waited."""
         if value < dt.timedelta(minutes=1):
             value = dt.timedelta(minutes=1)
-        return str(format_timedelta(value, threshold=1.5, locale=self.format_locale))
+        return str(format_timedelta(value, granularity="minute", locale=self.format_locale))
 
     def datetime(self, value: dt.datetime | None) -> str:
         if value is None:
