@@ -332,3 +332,31 @@ async def test_the_queue_in_swedish(dashboard: Dashboard) -> None:
     await eva.sign_in("eva")
     page = (await eva.get("/cases")).text
     assert "Hjälpärenden" in page and "Boende" in page and "Väntar" in page
+
+
+async def test_the_overview_counts_waiting_requests_and_those_past_the_time_limit(
+    dashboard: Dashboard,
+) -> None:
+    people = await project(dashboard)
+    await open_case(
+        dashboard,
+        str(people["omar"]),
+        "زوجي يضربني",
+        category=EscalationCategory.VIOLENCE,
+        urgent=True,
+        terms=("يضربني",),
+    )
+    await open_case(dashboard, str(people["sara"]), "Hyran")
+    dashboard.clock.advance(timedelta(minutes=16))
+    await dashboard.account("eva")
+    eva = dashboard.visitor()
+    page = (await eva.sign_in("eva")).text
+    assert "<strong>2</strong> waiting to be taken" in page
+    assert "<strong>1</strong> past the time limit" in page
+    assert "Violence or threats: 1" in page and "Housing: 1" in page  # the chart's bars
+    assert "Toward the project" in page and "have made at least one step forward" in page
+    assert "(goal: 75%)" in page
+    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])  # type: ignore[arg-type]
+    amina = dashboard.visitor()
+    mine = (await amina.sign_in("amina")).text
+    assert "<strong>1</strong> waiting to be taken" in mine and "past the time limit" not in mine
