@@ -189,15 +189,24 @@ async def may_reassign(uow: UnitOfWork, viewer: Viewer, case: Escalation) -> boo
 
 
 async def may_resolve(uow: UnitOfWork, viewer: Viewer, case: Escalation) -> bool:
-    """Whoever may take it (the flows' rule), and staff once someone has it."""
+    """Project staff; otherwise whoever may take it (the Telegram flow's rule): any mentor
+    who sees it while it waits, then the mentor who has it or a coordinator."""
+    return await resolving_mentor(uow, viewer, case) is not None or (
+        viewer.sees_everything and case.status in (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
+    )
+
+
+async def resolving_mentor(uow: UnitOfWork, viewer: Viewer, case: Escalation) -> Mentor | None:
+    """The mentor in whose name the viewer closes the case, if they close it as one (the
+    participant is told that mentor's first name); None for staff acting as staff."""
     if case.status not in (EscalationStatus.OPEN, EscalationStatus.CLAIMED):
-        return False
+        return None
     mentor = await acting_mentor(uow, viewer)
-    if mentor is not None:
-        if mentor.is_coordinator or case.status is EscalationStatus.OPEN:
-            return True
-        return case.assigned_mentor_id == mentor.id
-    return viewer.sees_everything and case.status is EscalationStatus.CLAIMED
+    if mentor is None or not await escalation.may_see(uow, case, mentor):
+        return None
+    if case.status is EscalationStatus.OPEN or mentor.is_coordinator:
+        return mentor
+    return mentor if case.assigned_mentor_id == mentor.id else None
 
 
 async def view(

@@ -235,6 +235,12 @@ async def test_staff_give_a_request_to_another_mentor_who_is_told_in_telegram(
     bad = await eva.post(f"/cases/{case_id}/reassign", {"mentor": "999999"})
     assert bad.status_code == 400
     assert (await case_row(dashboard, case_id)).assigned_mentor_id == people["jonas"]
+    # Staff may close it too; the participant is told without a mentor's name.
+    await eva.post(f"/cases/{case_id}/resolve")
+    assert (await case_row(dashboard, case_id)).status is EscalationStatus.RESOLVED
+    assert (await texts_to(dashboard, str(people["sara"])))[-1].startswith(
+        "Ditt ärende är markerat som klart."
+    )
 
 
 async def test_marking_a_request_as_done_tells_the_participant_with_a_reopen_button(

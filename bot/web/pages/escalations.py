@@ -195,7 +195,7 @@ async def resolve(web: Web) -> Response:
             403,
             _("Another mentor has this request. Only they or a coordinator can mark it as done."),
         )
-    mentor = await domain.acting_mentor(web.uow, viewer)
+    mentor = await domain.resolving_mentor(web.uow, viewer, case)
     participant = await web.uow.participants.get(case.participant_id)
     assert participant is not None
     post = post_of(web)
