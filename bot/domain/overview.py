@@ -1,9 +1,9 @@
 """The figures on the dashboard's first page, within the viewer's scope.
 
 Each figure is a plain function of (unit of work, viewer, now, zone). The web edge lists
-them as overview sections, so a feature that lands later (check-in answer rate, open
-escalations against their SLA, steps this month, progress toward the project's goals)
-adds one function and one small template, and touches nothing here.
+them as overview sections, so a feature that lands later adds one function and one small
+template. Requests for help are counted as the queue shows them (`bot/domain/cases.py`),
+progress toward the goals as the ESF report counts it (`bot/domain/report.py`).
 """
 
 from __future__ import annotations
