@@ -379,3 +379,58 @@ async def tell_mentor(
         mentor_id=mentor.id,
     )
     post.link(case, rows, Audience.MENTOR)
+
+
+async def announce_claim(
+    post: Post, case: Escalation, participant: Participant, mentor: Mentor, *, key: str
+) -> None:
+    """A mentor has taken the case (in Telegram or on the dashboard): the participant is
+    told who will answer, and the other mentors who were told that someone has it."""
+    t = post.t_for(participant.locale)
+    await tell_participant(
+        post,
+        case,
+        participant,
+        t("{name} has read your request and will answer you here.").format(name=mentor.first_name),
+        key=f"case:{case.id}:claimed:{mentor.id}:{key}",
+    )
+    for other_id in await post.cases.notified_mentor_ids(case.id):
+        if other_id == mentor.id:
+            continue
+        other = await post.uow.mentors.get(other_id)
+        if other is None:
+            continue
+        t = post.t_for(other.locale)
+        await tell_mentor(
+            post,
+            case,
+            other,
+            t("{name} has taken request #{number}.").format(name=mentor.first_name, number=case.id),
+            key=f"case:{case.id}:taken:{other.id}:{key}",
+        )
+
+
+async def announce_resolved(
+    post: Post, case: Escalation, participant: Participant, mentor: Mentor | None, *, key: str
+) -> None:
+    """The case is done: the participant is told, with a button to reopen it within a
+    week. Project staff who close it without a mentor's role are not named."""
+    t = post.t_for(participant.locale)
+    if mentor is not None:
+        text = t(
+            "{name} has marked your request as done. If you still need help with it, "
+            "press the button within a week."
+        ).format(name=mentor.first_name)
+    else:
+        text = t(
+            "Your request is marked as done. If you still need help with it, "
+            "press the button within a week."
+        )
+    await tell_participant(
+        post,
+        case,
+        participant,
+        text,
+        key=f"case:{case.id}:resolved:{key}",
+        buttons=[[Button(t("Reopen my request"), pack(HELP_FLOW, "reopen", case.id))]],
+    )

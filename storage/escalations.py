@@ -83,6 +83,16 @@ class Escalations(Repository):
         )
         return (await self.session.scalars(query)).all()
 
+    async def in_status(self, status: EscalationStatus, limit: int = 500) -> Sequence[Escalation]:
+        """Cases in one status: resolved ones newest first, the others oldest first (the
+        caller orders those by their SLA)."""
+        query = select(Escalation).where(Escalation.status == status)
+        if status is EscalationStatus.RESOLVED:
+            query = query.order_by(Escalation.resolved_at.desc(), Escalation.id.desc())
+        else:
+            query = query.order_by(Escalation.created_at, Escalation.id)
+        return (await self.session.scalars(query.limit(limit))).all()
+
     async def stale_drafts(self, before: datetime) -> Sequence[Escalation]:
         query = select(Escalation).where(
             Escalation.status == EscalationStatus.DRAFT, Escalation.created_at < before

@@ -8,12 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 
-from storage.models import Cohort, ConsentRefusal, Invite, Mentor, Participant, ParticipantStatus
+from storage.models import (
+    Checkin,
+    CheckinStatus,
+    Cohort,
+    ConsentRefusal,
+    Invite,
+    Mentor,
+    Participant,
+    ParticipantStatus,
+    Step,
+    StepKind,
+)
 from storage.repositories import Repository
 
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
@@ -133,6 +144,33 @@ class Figures(Repository):
             )
         )
         return int(await self.session.scalar(query) or 0)
+
+    async def closed_checkins_since(
+        self, scope: Scope, since: datetime, until: datetime
+    ) -> list[tuple[datetime, CheckinStatus]]:
+        """Check-ins due in [since, until) that were answered or expired (open ones are
+        still running and left out), with when they were due."""
+        query = scope.participants(
+            select(Checkin.due_at, Checkin.status)
+            .join(Participant, Participant.id == Checkin.participant_id)
+            .where(
+                Checkin.due_at >= since,
+                Checkin.due_at < until,
+                Checkin.status.in_([CheckinStatus.ANSWERED, CheckinStatus.EXPIRED]),
+            )
+        )
+        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
+
+    async def steps_between(
+        self, scope: Scope, first: date, last: date
+    ) -> list[tuple[StepKind, int, str | None]]:
+        """Steps taken on days first..last: (kind, participant id, gender)."""
+        query = scope.participants(
+            select(Step.kind, Step.participant_id, Participant.gender)
+            .join(Participant, Participant.id == Step.participant_id)
+            .where(Step.taken_on >= first, Step.taken_on <= last)
+        )
+        return [(row[0], row[1], row[2]) for row in (await self.session.execute(query)).all()]
 
     async def refusals_since(self, since: datetime) -> int:
         query = select(func.count()).where(ConsentRefusal.refused_at >= since)

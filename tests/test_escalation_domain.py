@@ -13,8 +13,9 @@ from sqlalchemy import text
 from bot import sla
 from bot.clock import ManualClock
 from bot.config import load_settings
+from bot.domain import cases, onboarding
 from bot.domain import escalation as domain
-from bot.domain import onboarding
+from bot.domain.audit import Viewer
 from bot.flows.registry import FlowRegistry
 from bot.turn import Deps
 from storage.db import Database
@@ -29,6 +30,7 @@ from storage.models import (
     Mentor,
     MessageKind,
     Participant,
+    StaffRole,
 )
 from storage.uow import UnitOfWork
 from tests.conftest import CountingRandomness
@@ -330,3 +332,121 @@ async def test_a_claimed_case_whose_mentor_cannot_be_reached_goes_out_again(
         paging = await domain.route(uow, case, participant, clock.now(), STOCKHOLM)
         assert ids(paging.new) == [world.arabic]
         assert case.status is EscalationStatus.OPEN and case.assigned_mentor_id is None
+
+
+# The dashboard's view of cases (bot/domain/cases.py) and giving a case to a mentor
+
+
+def viewer_of(mentor_id: int | None, *, staff: bool = False) -> Viewer:
+    return Viewer(
+        account_id=1,
+        username="someone",
+        role=StaffRole.STAFF if staff else StaffRole.MENTOR,
+        mentor_id=mentor_id,
+        language="en",
+    )
+
+
+def test_a_normal_case_is_late_after_nine_next_working_day_an_urgent_one_after_15_min() -> None:
+    friday = local(2026, 1, 16, 15, 0)
+    case = Escalation(
+        urgent=False, status=EscalationStatus.OPEN, created_at=friday, shared_at=friday
+    )
+    assert domain.claim_deadline(case, STOCKHOLM) == local(2026, 1, 19, 9, 0)
+    assert not domain.overdue(case, local(2026, 1, 19, 8, 59), STOCKHOLM)
+    assert domain.overdue(case, local(2026, 1, 19, 9, 1), STOCKHOLM)
+    case.urgent = True
+    assert domain.claim_deadline(case, STOCKHOLM) == friday + timedelta(minutes=15)
+    case.status = EscalationStatus.CLAIMED
+    case.claimed_at = friday + timedelta(minutes=10)
+    assert not domain.overdue(case, friday + timedelta(days=3), STOCKHOLM)
+    case.claimed_at = friday + timedelta(minutes=16)
+    assert domain.overdue(case, friday + timedelta(days=3), STOCKHOLM)
+
+
+async def test_a_case_given_to_another_mentor_is_theirs_and_no_longer_widens(
+    world: World, clock: ManualClock
+) -> None:
+    async with UnitOfWork(world.database) as uow:
+        case, participant = await world.case(uow, urgent=True)
+        await domain.route(uow, case, participant, clock.now(), STOCKHOLM)
+        swedish = await uow.mentors.get(world.swedish)
+        assert swedish is not None
+        assert await domain.reassign(uow, case, swedish, clock.now()) is None
+        assert case.status is EscalationStatus.CLAIMED
+        assert case.assigned_mentor_id == world.swedish and case.next_action_at is None
+        assert ids(await domain.recipients(uow, case)) == [world.swedish]
+        # Only the mentor who has it (or a coordinator) may now act on it.
+        own = await uow.mentors.get(world.own)
+        assert own is not None
+        assert (await domain.take(uow, case, own, clock.now())).refusal is domain.Refusal.TAKEN
+        domain.resolve(uow, case, None, clock.now())
+        assert await domain.reassign(uow, case, own, clock.now()) is domain.Refusal.RESOLVED
+        kinds = [e.kind for e in await uow.repository(Escalations).events(case.id)]
+        assert kinds[-2:] == [EventKind.REASSIGNED, EventKind.RESOLVED]
+
+
+async def waiting(uow: UnitOfWork, viewer: Viewer, now: datetime) -> list[cases.QueueLine]:
+    return await cases.queue(uow, viewer, EscalationStatus.OPEN, now, STOCKHOLM)
+
+
+async def test_the_queue_shows_a_mentor_only_cases_they_may_see_urgent_first_and_no_drafts(
+    world: World, clock: ManualClock
+) -> None:
+    async with UnitOfWork(world.database) as uow:
+        normal, participant = await world.case(uow, urgent=False)
+        draft, _ = await world.case(uow, urgent=False)
+        await domain.share(uow, normal, participant, clock.now(), STOCKHOLM)
+        clock.advance(timedelta(minutes=5))
+        urgent, _ = await world.case(uow, urgent=True)
+        await domain.route(uow, urgent, participant, clock.now(), STOCKHOLM)
+        clock.advance(timedelta(minutes=20))
+        now = clock.now()
+
+        staff = await cases.queue(
+            uow, viewer_of(None, staff=True), EscalationStatus.OPEN, now, STOCKHOLM
+        )
+        assert [line.id for line in staff] == [urgent.id, normal.id]
+        assert staff[0].overdue and not staff[1].overdue
+        assert staff[0].waited == timedelta(minutes=20)
+        assert draft.id not in [line.id for line in staff]
+        assert (await cases.find(uow, viewer_of(None, staff=True), draft.id))[
+            0
+        ] is cases.Access.NOT_FOUND
+
+        # The own mentor sees both; a Swedish-only mentor who was never told sees none.
+        own = await cases.queue(uow, viewer_of(world.own), EscalationStatus.OPEN, now, STOCKHOLM)
+        assert len(own) == 2
+        assert (
+            await cases.queue(uow, viewer_of(world.swedish), EscalationStatus.OPEN, now, STOCKHOLM)
+            == []
+        )
+        assert (await cases.find(uow, viewer_of(world.swedish), urgent.id))[
+            0
+        ] is cases.Access.REFUSED
+        # A coordinator sees everything.
+        assert (
+            len(
+                await cases.queue(
+                    uow, viewer_of(world.coordinator), EscalationStatus.OPEN, now, STOCKHOLM
+                )
+            )
+            == 2
+        )
+
+
+async def test_an_urgent_case_not_yet_shared_shows_its_topic_and_terms_but_not_the_words(
+    world: World, clock: ManualClock
+) -> None:
+    async with UnitOfWork(world.database) as uow:
+        case, participant = await world.case(uow, urgent=True)
+        await domain.route(uow, case, participant, clock.now(), STOCKHOLM)
+        staff = viewer_of(None, staff=True)
+        shown = await cases.view(uow, staff, case, clock.now(), STOCKHOLM)
+        assert not shown.shared and shown.messages == [] and shown.terms == ["يضربني"]
+        # Staff without a mentor's role give it to a mentor, or close it; they do not take it.
+        assert not shown.may_claim and shown.may_reassign and shown.may_resolve
+        await domain.share(uow, case, participant, clock.now(), STOCKHOLM)
+        shown = await cases.view(uow, viewer_of(world.own), case, clock.now(), STOCKHOLM)
+        assert [m.text for m in shown.messages] == ["زوجي يضربني"]
+        assert shown.may_claim and shown.may_resolve and not shown.may_reassign

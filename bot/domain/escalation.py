@@ -93,6 +93,33 @@ def next_step_at(case: Escalation, now: datetime, zone: ZoneInfo) -> datetime:
     return next_working_morning(now, zone)
 
 
+def opened_at(case: Escalation) -> datetime:
+    """When the case's SLA clock started: when it was reopened, else when it reached a
+    mentor (an urgent case at once, a normal one when the participant agreed to share)."""
+    if case.reopened_at is not None:
+        return case.reopened_at
+    if case.urgent or case.shared_at is None:
+        return case.created_at
+    return case.shared_at
+
+
+def claim_deadline(case: Escalation, zone: ZoneInfo) -> datetime:
+    """By when someone should have claimed the case: 15 minutes if urgent, otherwise
+    09:00 on the next working day."""
+    start = opened_at(case)
+    return start + URGENT_RENOTIFY if case.urgent else next_working_morning(start, zone)
+
+
+def overdue(case: Escalation, now: datetime, zone: ZoneInfo) -> bool:
+    """Unclaimed past its deadline, or claimed only after it."""
+    if case.status is EscalationStatus.DRAFT:
+        return False
+    deadline = claim_deadline(case, zone)
+    if case.status is EscalationStatus.OPEN:
+        return now > deadline
+    return case.claimed_at is not None and case.claimed_at > deadline
+
+
 def notice_due(case: Escalation, now: datetime, zone: ZoneInfo) -> datetime:
     """When a notice about the case may reach a mentor: at once if urgent, otherwise
     not during the night."""
@@ -466,8 +493,39 @@ def release(uow: UnitOfWork, case: Escalation, now: datetime) -> None:
     repo(uow).add_event(case, EventKind.REOPENED, now, detail="holder unreachable")
 
 
-def resolve(uow: UnitOfWork, case: Escalation, mentor: Mentor, now: datetime) -> None:
+async def reassign(
+    uow: UnitOfWork, case: Escalation, mentor: Mentor, now: datetime, *, by: Mentor | None = None
+) -> Refusal | None:
+    """Give the case to `mentor` (staff, a coordinator, or the mentor who has it, decide
+    who may). An open case counts as claimed from now on; the SLA job leaves it alone."""
+    if case.status is EscalationStatus.DRAFT:
+        return Refusal.NOT_SHARED
+    if case.status is EscalationStatus.RESOLVED:
+        return Refusal.RESOLVED
+    if not mentor.active:
+        return Refusal.NOT_ALLOWED
+    if case.status is EscalationStatus.CLAIMED and case.assigned_mentor_id == mentor.id:
+        return None
+    case.status = EscalationStatus.CLAIMED
+    case.assigned_mentor_id = mentor.id
+    if case.claimed_at is None:
+        case.claimed_at = now
+    case.next_action_at = None
+    repo(uow).add_event(
+        case, EventKind.REASSIGNED, now, mentor_id=mentor.id, detail=f"by {by.id}" if by else None
+    )
+    return None
+
+
+def resolve(uow: UnitOfWork, case: Escalation, mentor: Mentor | None, now: datetime) -> None:
+    """Done. `mentor` is None when project staff without a mentor's role close it."""
     case.status = EscalationStatus.RESOLVED
     case.resolved_at = now
     case.next_action_at = None
-    repo(uow).add_event(case, EventKind.RESOLVED, now, mentor_id=mentor.id)
+    repo(uow).add_event(
+        case,
+        EventKind.RESOLVED,
+        now,
+        mentor_id=mentor.id if mentor else None,
+        detail=None if mentor else "staff",
+    )

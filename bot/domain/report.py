@@ -44,6 +44,7 @@ from storage.models import (
     ParticipantStatus,
     Step,
 )
+from storage.reporting import Scope
 from storage.uow import UnitOfWork
 
 from .onboarding import DomainError
@@ -178,16 +179,17 @@ async def build(
     now: datetime,
     goal_work_or_studies: int,
     goal_step: int,
+    scope: Scope | None = None,
 ) -> Report:
+    """`scope` limits the count to what a viewer may see (the dashboard's overview); the
+    ESF export counts the whole project."""
     start, end = period.bounds(zone, now)
     session = uow.session
     # Only what is counted: no names are read (nor decrypted) for a report.
-    participants = {
-        row.id: row
-        for row in (
-            await session.execute(select(Participant.id, Participant.cohort_id, Participant.gender))
-        ).all()
-    }
+    query = select(Participant.id, Participant.cohort_id, Participant.gender)
+    if scope is not None:
+        query = scope.participants(query)
+    participants = {row.id: row for row in (await session.execute(query)).all()}
     cohorts = {c.id: c.name for c in (await session.scalars(select(Cohort))).all()}
     events: dict[int, list[LifecycleEvent]] = defaultdict(list)
     for event in await uow.repository(Lifecycle).all_until(end):

@@ -30,11 +30,9 @@ from bot.domain import audit
 from bot.domain import escalation as domain
 from bot.escalation_notices import (
     CASE_FLOW,
-    HELP_FLOW,
-    Post,
+    announce_claim,
+    announce_resolved,
     relay_to_participant,
-    tell_mentor,
-    tell_participant,
     topic,
     who,
 )
@@ -114,29 +112,7 @@ async def audited(turn: Turn, mentor: Mentor, case: Escalation, what: str) -> No
 
 async def claimed(turn: Turn, case: Escalation, participant: Participant, mentor: Mentor) -> None:
     """Tell the participant someone has their request, and the others who were told."""
-    post = post_of(turn)
-    t = post.t_for(participant.locale)
-    await tell_participant(
-        post,
-        case,
-        participant,
-        t("{name} has read your request and will answer you here.").format(name=mentor.first_name),
-        key=f"case:{case.id}:claimed:{mentor.id}:{turn.update_id}",
-    )
-    for other_id in await cases(turn).notified_mentor_ids(case.id):
-        if other_id == mentor.id:
-            continue
-        other = await turn.uow.mentors.get(other_id)
-        if other is None:
-            continue
-        t = post.t_for(other.locale)
-        await tell_mentor(
-            post,
-            case,
-            other,
-            t("{name} has taken request #{number}.").format(name=mentor.first_name, number=case.id),
-            key=f"case:{case.id}:taken:{other.id}:{turn.update_id}",
-        )
+    await announce_claim(post_of(turn), case, participant, mentor, key=str(turn.update_id))
 
 
 async def load(turn: Turn, case_id: int | None) -> tuple[Escalation, Participant] | None:
@@ -219,19 +195,7 @@ async def resolve(turn: Turn, case: Escalation, participant: Participant, mentor
         await turn.clear_state()
     log.info("update=%s mentor=%s case=%s resolved", turn.update_id, mentor.id, case.id)
     await audited(turn, mentor, case, "resolved")
-    post: Post = post_of(turn)
-    t = post.t_for(participant.locale)
-    await tell_participant(
-        post,
-        case,
-        participant,
-        t(
-            "{name} has marked your request as done. If you still need help with it, "
-            "press the button within a week."
-        ).format(name=mentor.first_name),
-        key=f"case:{case.id}:resolved:{turn.update_id}",
-        buttons=[[Button(t("Reopen my request"), pack(HELP_FLOW, "reopen", case.id))]],
-    )
+    await announce_resolved(post_of(turn), case, participant, mentor, key=str(turn.update_id))
     await turn.reply(
         _("Request #{number} is done. {name} can reopen it within a week.").format(
             number=case.id, name=participant_name(participant)

@@ -1,7 +1,7 @@
 """The one wiring point of the dashboard: its pages, in navigation order, and what wraps them.
 
-Each page module exports `routes()` and `NAV`; features that land later (escalations,
-campaigns) add their module to `PAGE_MODULES`, as bot flows are added to `FLOW_MODULES`.
+Each page module exports `routes()` and `NAV`; features that land later (campaigns) add
+their module to `PAGE_MODULES`, as bot flows are added to `FLOW_MODULES`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.clock import Clock, Randomness, SystemClock, SystemRandomness
 from bot.config import Settings
 from bot.web.core import NavItem, Web, WebDeps, handler, template_environment
-from bot.web.pages import account, audit, campaigns, invites, overview, participants, reports
+from bot.web.pages import (
+    account,
+    audit,
+    campaigns,
+    escalations,
+    invites,
+    overview,
+    participants,
+    reports,
+)
 from bot.web.sessions import SessionCodec, SessionExpiry
 from storage.db import Database
 
@@ -39,6 +48,7 @@ class PageModule(Protocol):
 PAGE_MODULES: tuple[PageModule, ...] = (
     account,  # sign-in, sign-out, language
     overview,
+    escalations,  # requests for help: the queue, one case, take / give on / done
     participants,
     invites,
     campaigns,

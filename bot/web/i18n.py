@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_timedelta
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
@@ -81,6 +81,12 @@ class WebText:
 
     def short_date(self, value: dt.date) -> str:
         return str(format_date(value, "d MMM", locale=self.format_locale))
+
+    def duration(self, value: dt.timedelta) -> str:
+        """ "3 hours", "2 days": rounded, for how long a case has waited."""
+        if value < dt.timedelta(minutes=1):
+            value = dt.timedelta(minutes=1)
+        return str(format_timedelta(value, granularity="minute", locale=self.format_locale))
 
     def datetime(self, value: dt.datetime | None) -> str:
         if value is None:

@@ -32,6 +32,8 @@ class AuditAction(StrEnum):
     CHANGE_CASE = "change_case"
     CREATE_CAMPAIGN = "create_campaign"
     CHANGE_CAMPAIGN = "change_campaign"  # paused, resumed or cancelled (in the detail)
+    READ_CASE = "read_case"
+    REFUSED_CASE = "refused_case"  # a mentor tried a case they may not see
 
 
 class AuditEvent(Base):

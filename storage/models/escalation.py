@@ -75,6 +75,7 @@ class EventKind(StrEnum):
     RECEIVED = "received"  # the participant wrote more
     HELD = "held"  # a flood: stored, passed on later in one go
     CLAIMED = "claimed"
+    REASSIGNED = "reassigned"  # staff or a coordinator gave the case to another mentor
     REPLIED = "replied"  # a mentor wrote to the participant
     RESOLVED = "resolved"
     REOPENED = "reopened"

@@ -301,3 +301,59 @@ async def test_a_campaign_made_in_the_browser_is_previewed_per_language_and_its_
         row = page.locator("tr", has_text="Informationsträff")
         await expect(row).to_contain_text("Once, 5 Jan 2026 09:05")
         await screenshot(page, "19-campaigns")
+
+
+async def test_a_mentor_takes_and_closes_a_request_in_the_browser_and_the_participant_is_told(
+    stack: Stack,
+) -> None:
+    await stack.cohort()
+    amina = await stack.mentor(name="Amina Haddad", telegram_user_id=MENTOR_TELEGRAM_ID)
+    amina_on_telegram = await stack.person(MENTOR_TELEGRAM_ID, "Amina")
+    person = await stack.person(631, "Sara", "sv")
+    await person.command("start", await stack.invite(mentor_id=amina))
+    await person.press("Svenska")
+    await person.press("Ja, jag godkänner")
+    await person.expect("Välkommen")
+    await person.command("help")
+    await person.press("Boende")
+    await person.say("Hyresvärden har sagt upp mitt kontrakt")
+    await person.press("Ja, skicka", message=await person.expect("Det här får Amina se:"))
+    await amina_on_telegram.expect("Hjälpärende #")
+    await add_account(stack, "amina", StaffRole.MENTOR, mentor_id=amina)
+    assert stack.runtime is not None
+    async with dashboard_site(stack) as site, chromium() as browser:
+        page = await new_page(browser, site)
+        await sign_in(page, "amina")
+        await expect(page.locator("#requests-h")).to_contain_text("Requests for help")
+        await page.get_by_role("link", name="Requests for help", exact=True).first.click()
+        await expect(page.get_by_role("status")).to_have_text("1 request")
+        await screenshot(page, "20-requests-queue")
+        await page.locator("table.cases tbody tr a").first.click()
+        await expect(page.locator("ol.conversation")).to_contain_text(
+            "Hyresvärden har sagt upp mitt kontrakt"
+        )
+        await expect(page.locator("dl.facts")).to_contain_text("“Hyresvärden”")
+        await page.get_by_role("button", name="Take the request").click()
+        await expect(page.get_by_role("status")).to_have_text(
+            "You have taken the request. The participant has been told."
+        )
+        stack.runtime.dispatcher.wake()
+        await person.expect("Amina har läst ditt ärende och svarar dig här.")
+        await screenshot(page, "21-request-taken")
+
+        page.once("dialog", accept)
+        await page.get_by_role("button", name="Mark as done").click()
+        await expect(page.get_by_role("status")).to_have_text(
+            "The request is marked as done. The participant has been told."
+        )
+        stack.runtime.dispatcher.wake()
+        done = await person.expect("Amina har markerat ditt ärende som klart.")
+        assert done.button_labels == ["Öppna mitt ärende igen"]
+        await expect(page.locator("table").last).to_contain_text("Marked as done")
+        await screenshot(page, "22-request-done")
+        await page.goto("/cases?status=resolved")
+        await expect(page.locator("table.cases tbody tr")).to_have_count(1)
+        await page.goto("/")
+        await expect(page.locator("#requests-h")).to_be_visible()
+        await expect(page.locator("#goals-h")).to_be_visible()
+        await screenshot(page, "23-overview-with-requests-and-goals")

@@ -64,8 +64,65 @@ def _joins(data: overview.WeeklyJoins, t: WebText) -> dict[str, Any]:
     }
 
 
+def _checkins(data: overview.CheckinRate, t: WebText) -> dict[str, Any]:
+    return {
+        "chart": charts.columns(
+            [
+                (
+                    t.short_date(week.week),
+                    100 * week.rate if week.rate is not None else 0,
+                    t.percent(week.rate) if week.rate is not None else "–",
+                )
+                for week in data.weeks
+            ],
+            top=100,
+        )
+    }
+
+
+def _requests(data: overview.OpenRequests, t: WebText) -> dict[str, Any]:
+    return {
+        "chart": charts.rows(
+            [
+                (t(labels.CATEGORY[line.category]), line.waiting, t.number(line.waiting))
+                for line in data.categories
+            ]
+        )
+    }
+
+
+def _steps(data: overview.StepsThisMonth, t: WebText) -> dict[str, Any]:
+    return {
+        "chart": charts.rows(
+            [(t(labels.STEP_KIND[kind]), count, t.number(count)) for kind, count in data.by_kind],
+            label_width=210,
+            width=520,
+        )
+    }
+
+
+def _goals(data: overview.Goals, t: WebText) -> dict[str, Any]:
+    def share_rows(attribute: str) -> charts.BarChart:
+        values = []
+        for line in [data.total, *data.by_gender]:
+            share = getattr(line, attribute)
+            label = t("Everyone") if line.gender == "all" else t(labels.GENDER[line.gender])
+            values.append((label, 100 * share if share is not None else 0, _share(t, share)))
+        return charts.rows(values, top=100)
+
+    return {"steps": share_rows("step_share"), "work": share_rows("work_or_studies_share")}
+
+
+def _share(t: WebText, share: float | None) -> str:
+    return t.percent(share) if share is not None else "–"
+
+
 SECTIONS: list[Section] = [
     Section("participation", "overview/participation.html", overview.participation, _participation),
+    Section("requests", "overview/requests.html", overview.open_requests, _requests),
+    Section("checkins", "overview/checkins.html", overview.checkin_answer_rate, _checkins),
+    Section("steps", "overview/steps.html", overview.steps_this_month, _steps),
+    Section("goals", "overview/goals.html", overview.goals, _goals),
     Section("joins", "overview/joins.html", overview.joins_per_week, _joins),
     Section("refusals", "overview/refusals.html", overview.refusals_last_30_days),
 ]
@@ -81,7 +138,13 @@ async def overview_page(web: Web) -> Response:
         if data is not None:
             extra = section.present(data, web.t) if section.present else {}
             shown.append((section, {"data": data, **extra}))
-    return web.render("overview.html", sections=shown)
+    settings = web.deps.settings
+    return web.render(
+        "overview.html",
+        sections=shown,
+        goal_step=settings.goal_step_percent / 100,
+        goal_work=settings.goal_work_studies_percent / 100,
+    )
 
 
 def routes() -> list[Route]:
