@@ -188,7 +188,7 @@ async def test_a_mentor_reading_a_participant_is_in_the_audit_trail(stack: Stack
     await join(stack, 804, "Sara", "sv", mentor_id)
     me = await participant(stack, 804)
     await amina.command("participant", me.public_id)
-    await amina.expect(me.public_id)
+    await amina.expect(f"{me.public_id} · ")  # the overview, not the earlier join notice
     await jonas.command("participant", me.public_id)
     await jonas.expect("Jag hittar inte")
     async with stack.database.session() as session:
