@@ -333,3 +333,28 @@ async def test_every_flow_survives_telegram_faults_and_nothing_is_lost(
     record_property("faults_served", sum(served.values()))
     record_property("repeats", repeats)
     print(f"\n{kind.name}: {dict(served)} faults served, {repeats} messages repeated")
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 429, "retry_after": 1},
+        {"status": 409, "description": "Conflict: terminated by other getUpdates request"},
+        {"status": 500},
+        {"kind": "drop", "after_effect": True},
+    ],
+    ids=["429", "409", "500", "dropped-after-effect"],
+)
+async def test_polling_goes_on_after_getupdates_fails(
+    faulty_stack: Stack, fault: dict[str, Any]
+) -> None:
+    """A 429 on getUpdates used to end polling for good: the bot heard nobody after it."""
+    stack = faulty_stack
+    await stack.cohort()
+    sara = await stack.person(SARA, "Sara", "sv")
+    await stack.client.inject_fault("getUpdates", times=2, **fault)
+    await sara.command("start", await stack.invite())
+    await sara.press("Svenska", message=await sara.expect("Välj ditt språk", timeout=TIMEOUT))
+    await sara.expect("Så hanterar vi dina uppgifter", timeout=TIMEOUT)
+    assert await stack.client.faults() == []  # both were served
+    assert len(await sara.bot_messages()) == 2  # the picker and the notice, once each
