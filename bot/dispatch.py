@@ -719,8 +719,14 @@ class Dispatcher:
             try:
                 await self._write(batch)
             except Exception:
-                # Keep them: the next flush tries again; the lease keeps others away.
+                # Keep them, and try again in a second even if nothing else is sent: the
+                # rows stay this dispatcher's (their leases renewed) until written, so a
+                # database that went away for a moment makes nothing go out twice.
                 self._outcomes[:0] = batch
+                if self._flush_timer is None:
+                    self._flush_timer = asyncio.get_running_loop().call_later(
+                        1.0, self._timed_flush
+                    )
                 raise
             finally:
                 self._writing = 0
@@ -919,9 +925,11 @@ class Dispatcher:
             raise
         except Exception:
             log.exception("sending an outbox batch failed; its rows are retried after the lease")
-            # Stop renewing them, so their lease runs out and the next claim takes them.
+            # Stop renewing the rows not sent, so their lease runs out and the next claim
+            # takes them; rows sent whose outcome waits to be written stay ours.
+            waiting = {entry.work.id for entry in self._outcomes}
             self._unsent.difference_update(ids)
-            self._unrecorded.difference_update(ids)
+            self._unrecorded.difference_update(i for i in ids if i not in waiting)
         finally:
             self._progress.set()
 

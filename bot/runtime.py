@@ -195,9 +195,7 @@ class BotRuntime:
         except TelegramError as error:
             if isinstance(error, InvalidToken):
                 raise
-            log.warning(
-                "could not publish the command list (%s); continuing", type(error).__name__
-            )
+            log.warning("could not publish the command list (%s); continuing", type(error).__name__)
 
     # The inbox
 

@@ -33,9 +33,9 @@ from bot.runtime import SANDBOX_TOKEN
 from bot.sandbox.emulator import run_emulator
 from storage.db import Database
 from storage.models import (
+    Application,
     Appointment,
     AppointmentAnswer,
-    Application,
     Escalation,
     EscalationStatus,
     InboxUpdate,
@@ -46,7 +46,7 @@ from storage.models import (
 from tests.conftest import CountingRandomness
 from tests.e2e.harness import BOT_USERNAME, Person, Stack
 from tests.e2e.journey import sign_up_in_english
-from tests.e2e.people import checkins_of, join, tick
+from tests.e2e.people import checkins_of, tick
 
 pytestmark = [
     pytest.mark.e2e,
