@@ -460,6 +460,22 @@ class Dispatcher:
             for r in rows
         ]
 
+    async def _load_again_and_again(self, ids: Sequence[int]) -> list[Work]:
+        """Load claimed rows; a database that went away is given a few moments to come
+        back (its pool reconnects), so a reply waits a second, not a whole lease."""
+        for pause in (0.2, 0.5, 1.0):
+            try:
+                return await self._load(ids)
+            except Exception as error:
+                log.warning(
+                    "loading %s outbox rows failed (%s); again in %gs",
+                    len(ids),
+                    type(error).__name__,
+                    pause,
+                )
+                await asyncio.sleep(pause)  # real time: the database's, not the domain's
+        return await self._load(ids)
+
     # Sending
 
     async def run_once(self) -> int:
@@ -487,7 +503,7 @@ class Dispatcher:
         if not ids:
             return
         try:
-            work = await self._load(ids)
+            work = await self._load_again_and_again(ids)
             found = {item.id for item in work}
             lost = [row_id for row_id in ids if row_id not in found]
             self._unsent.difference_update(lost)
