@@ -1,13 +1,13 @@
 """Telegram failing under the bot: every main flow, walked with faults on the calls it makes.
 
-Telegram answers 429 (with retry_after) or 500 (502 on getUpdates below), a call times out, or the connection
-drops before or after Telegram did the work. Before each step a participant or mentor
-takes, the emulator is told to fail the next call of the methods that step makes
-(sendMessage, editMessageText, answerCallbackQuery, sendPhoto) and getUpdates. Through it
-all the people get every message, each exactly once; only a connection dropped *after*
-Telegram delivered may show one message twice (the bot cannot know it arrived), and the
-number of such repeats is at most the number of those faults. The stored answers are the
-ones given, and every outbox row ends sent.
+Telegram answers 429 (with retry_after) or 500 (502 on getUpdates below), a call times
+out, or the connection drops before or after Telegram did the work. Before each step a
+participant or mentor takes, the emulator is told to fail the next call of the methods
+that step makes (sendMessage, editMessageText, answerCallbackQuery, sendPhoto) and, now
+and then, getUpdates. Through it all the people get every message, each exactly once;
+only a connection dropped *after* Telegram delivered may show one message twice (the
+bot cannot know it arrived), never more repeats than such faults. The stored answers are
+the ones given, and every outbox row ends sent.
 
 Retries are timed by the injected clock: a keeper moves it to the next retry as soon as a
 failed row waits for one, so the tests never sleep for backoff.
@@ -156,6 +156,24 @@ async def faulty_stack(
             await stack.stop_bot()
 
 
+async def outcomes_written(stack: Stack, within: float = 10.0) -> None:
+    """Wait until every row due so far has its outcome written (a reply's outcome is
+    written just after Telegram answered, so a moment after the person saw it)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        async with stack.database.session() as session:
+            open_rows = await session.scalar(
+                select(func.count()).where(
+                    OutboxMessage.status.in_([OutboxStatus.SENDING, OutboxStatus.PENDING]),
+                    OutboxMessage.due_at <= stack.clock.now(),
+                )
+            )
+        if not open_rows or loop.time() > deadline:
+            return
+        await asyncio.sleep(0.02)  # a database condition, looked at often
+
+
 PRESS = ("answerCallbackQuery", "editMessageText", "sendMessage")
 TIMEOUT = 20.0  # a step may wait out several faults in a row
 
@@ -277,6 +295,7 @@ async def test_every_flow_survives_telegram_faults_and_nothing_is_lost(
     assert stack.runtime is not None
     await stack.runtime.dispatcher.settled()
     served = await faults.served()
+    await outcomes_written(stack)
     async with stack.database.session() as session:
         now = stack.clock.now()
         statuses = Counter(
