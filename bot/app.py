@@ -67,6 +67,8 @@ def build_application(deps: Deps, token: str) -> StegvisApplication:
         .updater(None)
         .context_types(ContextTypes(context=Context, bot_data=BotData))
         .connection_pool_size(64)
+        .read_timeout(settings.telegram_read_timeout)
+        .get_updates_read_timeout(settings.telegram_read_timeout)
     )
     if settings.telegram_file_url:
         builder = builder.base_file_url(settings.telegram_file_url)

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     dispatch_lease_seconds: Annotated[int, Field(ge=2, le=3600)] = 60
     dispatch_max_attempts: Annotated[int, Field(ge=1, le=50)] = 6
     dispatch_concurrency: Annotated[int, Field(ge=1, le=512)] = 64
+    # Seconds to wait for Telegram's answer to a call (long polling adds its own wait):
+    # a call unanswered by then counts as failed and is tried again.
+    telegram_read_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     # Hours before an appointment when the participant is reminded, e.g. "24,1".
     appointment_reminder_hours: str = "24,1"
 

@@ -491,6 +491,22 @@ class Dispatcher:
             for r in rows
         ]
 
+    async def _load_again_and_again(self, ids: Sequence[int]) -> list[Work]:
+        """Load claimed rows; a database that went away is given a few moments to come
+        back (its pool reconnects), so a reply waits a second, not a whole lease."""
+        for pause in (0.2, 0.5, 1.0):
+            try:
+                return await self._load(ids)
+            except Exception as error:
+                log.warning(
+                    "loading %s outbox rows failed (%s); again in %gs",
+                    len(ids),
+                    type(error).__name__,
+                    pause,
+                )
+                await asyncio.sleep(pause)  # real time: the database's, not the domain's
+        return await self._load(ids)
+
     # Sending
 
     async def run_once(self) -> int:
@@ -518,7 +534,7 @@ class Dispatcher:
         if not ids:
             return
         try:
-            work = await self._load(ids)
+            work = await self._load_again_and_again(ids)
             found = {item.id for item in work}
             lost = [row_id for row_id in ids if row_id not in found]
             self._unsent.difference_update(lost)
@@ -750,8 +766,14 @@ class Dispatcher:
             try:
                 await self._write(batch)
             except Exception:
-                # Keep them: the next flush tries again; the lease keeps others away.
+                # Keep them, and try again in a second even if nothing else is sent: the
+                # rows stay this dispatcher's (their leases renewed) until written, so a
+                # database that went away for a moment makes nothing go out twice.
                 self._outcomes[:0] = batch
+                if self._flush_timer is None:
+                    self._flush_timer = asyncio.get_running_loop().call_later(
+                        1.0, self._timed_flush
+                    )
                 raise
             finally:
                 self._writing = 0
@@ -994,9 +1016,11 @@ class Dispatcher:
             raise
         except Exception:
             log.exception("sending an outbox batch failed; its rows are retried after the lease")
-            # Stop renewing them, so their lease runs out and the next claim takes them.
+            # Stop renewing the rows not sent, so their lease runs out and the next claim
+            # takes them; rows sent whose outcome waits to be written stay ours.
+            waiting = {entry.work.id for entry in self._outcomes}
             self._unsent.difference_update(ids)
-            self._unrecorded.difference_update(ids)
+            self._unrecorded.difference_update(i for i in ids if i not in waiting)
         finally:
             self._progress.set()
 

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from telegram import BotCommand, Update
-from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot import inbox
 from bot.app import StegvisApplication, build_application
 from bot.clock import Clock, Randomness, SystemClock, SystemRandomness
 from bot.config import SUPPORTED_LOCALES, Settings, SettingsError
-from bot.dispatch import Dispatcher, DispatchPolicy
+from bot.dispatch import Dispatcher, DispatchPolicy, retry_after_seconds
 from bot.flows.registry import FlowRegistry, Role
 from bot.i18n import resolve_locale, translator
 from bot.inbox import InboxProcessor
@@ -192,8 +192,10 @@ class BotRuntime:
                     [BotCommand(command.name, t(command.description)) for command in commands],
                     language_code=locale,
                 )
-        except (NetworkError, TimedOut):
-            log.warning("could not publish the command list; continuing")
+        except TelegramError as error:
+            if isinstance(error, InvalidToken):
+                raise
+            log.warning("could not publish the command list (%s); continuing", type(error).__name__)
 
     # The inbox
 
@@ -275,7 +277,15 @@ class BotRuntime:
             except InvalidToken:
                 log.error("Telegram refused the bot token; polling stops")
                 raise
-            except (TimedOut, NetworkError) as error:
+            except RetryAfter as error:
+                # Flood control on getUpdates itself: wait as told, then ask again.
+                delay = retry_after_seconds(error)
+                log.warning("getUpdates: retry after %.1fs", delay)
+                await self._wait(delay)
+                continue
+            except (TimedOut, NetworkError, TelegramError) as error:
+                # Any other answer (5xx, a dropped connection, a Conflict while another
+                # poller finishes) must not end polling: unconfirmed updates come again.
                 failures += 1
                 delay = min(30.0, 0.5 * 2 ** min(failures, 6))
                 log.warning("getUpdates failed (%s); again in %.1fs", type(error).__name__, delay)

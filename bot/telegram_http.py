@@ -110,5 +110,7 @@ def sending_bot(token: str, settings: Settings, pool_size: int) -> Bot:
         token,
         base_url=settings.telegram_base_url,
         base_file_url=settings.telegram_file_url or "https://api.telegram.org/file/bot",
-        request=AiohttpRequest(connection_pool_size=pool_size),
+        request=AiohttpRequest(
+            connection_pool_size=pool_size, read_timeout=settings.telegram_read_timeout
+        ),
     )

@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REPLY_LEASE = timedelta(seconds=60)
-
 
 @dataclass
 class Deps:
@@ -164,7 +162,9 @@ class Turn:
             now=now,
             participant_id=self.participant.id if self.participant else None,
             mentor_id=self.mentor.id if self.mentor else None,
-            claimed_until=now + REPLY_LEASE,
+            # A process killed before the reply went out leaves it to the dispatcher after
+            # the same lease as any claimed row.
+            claimed_until=now + timedelta(seconds=self.deps.settings.dispatch_lease_seconds),
         )
         if row is not None:
             self._claimed_ids.append(row.id)

@@ -559,3 +559,40 @@ async def test_a_row_no_key_opens_dies_and_the_rest_still_go_out(
     assert status is OutboxStatus.DEAD and "cannot be opened" in (error or "")
     assert (await row(database, fine)).status is OutboxStatus.SENT
     assert await texts_in(emu, FIRST_CHAT + 1) == ["Hej!"]
+
+
+async def test_outcomes_the_database_refused_are_written_later_and_nothing_goes_twice(
+    database: Database, emu: Emulator, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database goes away just as a batch's outcomes are written, and nothing else is
+    sent after: they are written a second later, and the rows never go out again."""
+    await add_people(database, emu, 3, now=clock.now())
+    for index in range(3):
+        await queue(
+            database,
+            FIRST_CHAT + index,
+            f"Hej {index}",
+            now=clock.now(),
+            key=f"k{index}",
+            kind=OutboxKind.REMINDER,
+        )
+    sender = await dispatcher(database, emu, clock, lease=timedelta(seconds=30))
+    write = sender._write
+    failures = iter([True])
+
+    async def flaky(batch: list[object]) -> None:
+        if next(failures, False):
+            raise ConnectionError("the database went away")
+        await write(batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sender, "_write", flaky)
+    with pytest.raises(ConnectionError):
+        await sender.run_once()
+    await asyncio.wait_for(sender.settled(), timeout=5)
+    clock.advance(timedelta(seconds=31))  # past the lease the rows were claimed with
+    assert await sender.drain() == 0
+    for index in range(3):
+        assert await texts_in(emu, FIRST_CHAT + index) == [f"Hej {index}"]
+    async with database.session() as session:
+        statuses = set((await session.scalars(select(OutboxMessage.status))).all())
+    assert statuses == {OutboxStatus.SENT}

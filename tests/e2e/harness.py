@@ -34,6 +34,9 @@ class Stack:
     jobs: Sequence[PeriodicJob] = ()
     runtime: BotRuntime | None = None
     people: dict[int, Person] = field(default_factory=dict)
+    # Settings the bot under test runs with beside the harness's own (a short read
+    # timeout, say, for tests of Telegram faults).
+    overrides: dict[str, object] = field(default_factory=dict)
 
     @property
     def client(self) -> SandboxClient:
@@ -53,7 +56,7 @@ class Stack:
 
     async def start_bot(self) -> BotRuntime:
         runtime = BotRuntime(
-            self.bot_settings(),
+            self.bot_settings(**self.overrides),
             self.database,
             token=SANDBOX_TOKEN,
             clock=self.clock,
