@@ -1,6 +1,6 @@
 """Updates a second: Stegvis against a bare python-telegram-bot bot on the same emulator.
 
-    python -m bench updates [--participants 300] [--profile] [--database-url URL]
+    python -m bench updates [--participants 200] [--profile] [--database-url URL]
 
 The Bot API emulator and the simulated users run in this process; each bot runs in a
 process of its own, polling the emulator over loopback, so the two bots are measured the
@@ -71,7 +71,7 @@ FIRST_BARE_USER = 20_000_000
 BARE_ACTIONS = 4  # a text, then three presses: as many updates per user as a check-in
 MOOD = 4  # "Good": not one of the low faces, which would page a mentor
 ACTIVITY = "apply"
-WAIT = 15.0  # seconds a user waits for an answer before the run counts as failed
+WAIT = 120.0  # seconds a user waits for an answer before the run counts as failed
 TOP = 25
 
 
@@ -565,7 +565,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench updates", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--participants", type=int, default=300, help="users in each run")
+    parser.add_argument("--participants", type=int, default=200, help="users in each run")
     parser.add_argument("--profile", action="store_true", help="profile the Stegvis bot")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite)")
     options = parser.parse_args(argv)
