@@ -238,18 +238,19 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def profiled(args: list[str], profile: Path | None) -> list[str]:
-    if profile is None:
-        return [sys.executable, *args]
-    return [sys.executable, "-m", "cProfile", "-o", str(profile), *args]
-
-
-async def measure(child: Child, run: Run, users: Sequence[Callable[[], Awaitable[None]]]) -> None:
-    """Every user at once; CPU time of the bot process over the whole run."""
+async def measure(
+    child: Child, run: Run, users: Sequence[Callable[[], Awaitable[None]]], *, profile: bool
+) -> None:
+    """Every user at once; CPU time of the bot process over the whole run (and, with
+    `profile`, the bot's profiler switched on for exactly that time)."""
+    if profile:
+        os.kill(child.pid, signal.SIGUSR1)
     cpu_before = cpu_seconds(child.pid)
     run.started = time.perf_counter()
     await child.guard(gather(users))
     run.cpu_seconds = cpu_seconds(child.pid) - cpu_before
+    if profile:
+        os.kill(child.pid, signal.SIGUSR2)
 
 
 async def gather(users: Sequence[Callable[[], Awaitable[None]]]) -> None:
@@ -305,7 +306,7 @@ async def bare(emulator: Emulator, count: int, folder: Path) -> Run:
         return actions
 
     child = Child(
-        profiled(["-m", "bench._echo", emulator.bot_api_url, SANDBOX_TOKEN], None),
+        [sys.executable, "-m", "bench._echo", emulator.bot_api_url, SANDBOX_TOKEN],
         child_env({}),
         folder / "bare.log",
     )
@@ -318,7 +319,7 @@ async def bare(emulator: Emulator, count: int, folder: Path) -> Run:
         await wait_for_state(
             child, state, lambda: bool(bot_messages_after(state.chats[warm], 0)), "the bare bot"
         )
-        await measure(child, run, [user(chat_id) for chat_id in ids])
+        await measure(child, run, [user(chat_id) for chat_id in ids], profile=False)
     except Exception:
         print(child.tail(), file=sys.stderr)
         raise
@@ -462,7 +463,10 @@ async def stegvis(
             "STEGVIS_DISPATCH_CHAT_RATE": "0",
         }
     )
-    child = Child(profiled(["-m", "bot", "run"], profile), env, folder / "stegvis.log")
+    command = ["-m", "bot", "run"]
+    if profile is not None:  # the same start, with a profiler the benchmark switches on
+        command = ["-m", "bench._profiled", str(profile), "run"]
+    child = Child([sys.executable, *command], env, folder / "stegvis.log")
     await child.start()
     try:
         # Ready when every participant has the check-in's first question.
@@ -479,7 +483,7 @@ async def stegvis(
             ),
             "the check-in questions",
         )
-        await measure(child, run, [user(chat_id) for chat_id in ids])
+        await measure(child, run, [user(chat_id) for chat_id in ids], profile=profile is not None)
     finally:
         await child.stop()
     database = Database(url)
@@ -523,7 +527,10 @@ def profile_report(path: Path) -> str:
     out = io.StringIO()
     stats = pstats.Stats(str(path), stream=out)
     stats.strip_dirs()
-    out.write(f"== Stegvis bot process under cProfile: top {TOP} by cumulative time ==\n")
+    out.write(
+        f"== the Stegvis bot process under cProfile, while the users answered: "
+        f"top {TOP} by cumulative time (coroutines count the time they waited) ==\n"
+    )
     stats.sort_stats("cumulative").print_stats(TOP)
     out.write(f"== top {TOP} by own time ==\n")
     stats.sort_stats("tottime").print_stats(TOP)

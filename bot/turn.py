@@ -148,10 +148,11 @@ class Turn:
             data=data,
             locale=locale,
             now=self.clock.now(),
+            current=self.conversation,
         )
 
     async def clear_state(self) -> None:
-        await self.uow.conversations.clear(self.actor.telegram_user_id)
+        await self.uow.conversations.clear(self.actor.telegram_user_id, current=self.conversation)
         self.conversation = None
 
     async def _queue(self, payload: dict[str, Any]) -> None:
