@@ -470,7 +470,7 @@ class Dispatcher:
             )
             .order_by(OutboxMessage.id)
         )
-        async with self.database.session() as session:
+        async with self.database.read_session() as session:
             rows = (await session.execute(query)).all()
         return [
             Work(

@@ -223,13 +223,18 @@ class BotRuntime:
             await self._give_up(update_id, parsed)
             return True
         deps.failed_updates.discard(update_id)
+        deps.stored_updates.discard(update_id)
         await self.application.process_update(parsed)
+        stored = update_id in deps.stored_updates
+        deps.stored_updates.discard(update_id)
         if update_id in deps.failed_updates:
             deps.failed_updates.discard(update_id)
             log.warning("update=%s attempt %s failed", update_id, attempt)
             return False
-        # Handlers that stored nothing (a chat that is not private, say) leave the row.
-        await inbox.forget(self.database, update_id)
+        if not stored:
+            # Handlers that stored nothing (a chat that is not private, say) leave the row;
+            # a turn that committed deleted it in its own transaction.
+            await inbox.forget(self.database, update_id)
         self.handled += 1
         return True
 

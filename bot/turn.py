@@ -57,6 +57,9 @@ class Deps:
     dispatcher: Dispatcher | None = None
     # Update ids whose handling failed and should be tried again (read by the inbox).
     failed_updates: set[int] = field(default_factory=set)
+    # Update ids whose turn committed, deleting their inbox row with it (read by the inbox,
+    # which then has nothing left to forget).
+    stored_updates: set[int] = field(default_factory=set)
 
     def unit_of_work(self, inbox_update_id: int | None = None) -> UnitOfWork:
         return UnitOfWork(self.database, inbox_update_id=inbox_update_id)
@@ -143,10 +146,11 @@ class Turn:
             data=data,
             locale=locale,
             now=self.clock.now(),
+            current=self.conversation,
         )
 
     async def clear_state(self) -> None:
-        await self.uow.conversations.clear(self.actor.telegram_user_id)
+        await self.uow.conversations.clear(self.actor.telegram_user_id, current=self.conversation)
         self.conversation = None
 
     async def _queue(self, payload: dict[str, Any]) -> None:
@@ -250,6 +254,7 @@ def turn_handler(fn: TurnCallback) -> PtbCallback:
                 )
                 await fn(turn, update)
                 await uow.commit()
+                deps.stored_updates.add(update.update_id)
         except Exception:
             log.exception(
                 "update=%s user=%s handler=%s failed", update.update_id, user.id, fn.__name__

@@ -3,6 +3,8 @@
 SQLite gets WAL, foreign keys and `BEGIN IMMEDIATE` transactions: it has one writer at a
 time anyway, and taking the write lock at the start of a transaction (instead of at its
 first write) means two handlers never both read a state and then both try to move it.
+Sessions that only read (`read_session`) begin without the lock, so they never queue
+behind the writers.
 PostgreSQL gets row locks (`FOR UPDATE`, `SKIP LOCKED`) from the repositories instead.
 """
 
@@ -19,6 +21,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+# An execution option: the session only reads (see `Database.read_session`).
+READ_ONLY = "stegvis_read_only"
 
 
 def normalize_url(url: str) -> URL:
@@ -60,6 +65,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,6 +79,11 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self.sessions()
+
+    def read_session(self) -> AsyncSession:
+        """A session for reading only: on SQLite its transaction does not take the write
+        lock (WAL readers see the last commit and never wait for the writer)."""
+        return self.read_sessions()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -90,4 +103,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -138,6 +138,18 @@ class Participants(Repository):
         self.session.add(ConsentRefusal(cohort_id=cohort_id, locale=locale, refused_at=now))
 
 
+def _still_held(
+    session: AsyncSession, conversation: Conversation | None, telegram_user_id: int
+) -> Conversation | None:
+    """`conversation` if it is this user's row, stored and not deleted, in this session."""
+    if conversation is None or conversation.telegram_user_id != telegram_user_id:
+        return None
+    state = inspect(conversation)
+    if not state.persistent or state.session is not session.sync_session:
+        return None
+    return conversation
+
+
 class Conversations(Repository):
     async def get(self, telegram_user_id: int, *, lock: bool = True) -> Conversation | None:
         """The user's flow state, locked for this transaction where the database can."""
@@ -155,8 +167,13 @@ class Conversations(Repository):
         now: datetime,
         data: dict[str, Any] | None = None,
         locale: str | None = None,
+        current: Conversation | None = None,
     ) -> Conversation:
-        conversation = await self.get(telegram_user_id)
+        """Move the user's state; `current` is their row as this transaction already read
+        (and locked) it, which spares reading it again."""
+        conversation = _still_held(self.session, current, telegram_user_id)
+        if conversation is None:
+            conversation = await self.get(telegram_user_id)
         if conversation is None:
             conversation = Conversation(telegram_user_id=telegram_user_id)
             self.session.add(conversation)
@@ -169,8 +186,10 @@ class Conversations(Repository):
         await self.session.flush()
         return conversation
 
-    async def clear(self, telegram_user_id: int) -> None:
-        conversation = await self.get(telegram_user_id)
+    async def clear(self, telegram_user_id: int, *, current: Conversation | None = None) -> None:
+        conversation = _still_held(self.session, current, telegram_user_id)
+        if conversation is None:
+            conversation = await self.get(telegram_user_id)
         if conversation is not None:
             await self.session.delete(conversation)
             await self.session.flush()
