@@ -246,7 +246,9 @@ async def test_counts_show_who_was_reached_paused_or_unreachable(
 ) -> None:
     reached, paused, _blocked = await add_people(database, emu, 3, now=clock.now())
     async with database.session() as session, session.begin():
-        (await session.get(Participant, paused)).reminders_paused_at = clock.now()  # type: ignore[union-attr]
+        pausing = await session.get(Participant, paused)
+        assert pausing is not None
+        pausing.reminders_paused_at = clock.now()
     await emu.client.block(FIRST_CHAT + 2)
     await create(
         database,

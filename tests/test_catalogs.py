@@ -5,6 +5,7 @@ from __future__ import annotations
 import gettext
 import re
 import shutil
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from babel.messages.catalog import Message
 
 from bot import catalogs
 from bot.config import SUPPORTED_LOCALES
-from bot.i18n import translator
+from bot.i18n import LOCALES_DIR, translator
 
 COMPLETE_LOCALES = ("sv", "ar")
 PLACEHOLDER = re.compile(r"\{([a-z_]+)[^}]*\}")
@@ -27,6 +28,18 @@ def placeholders(text: str) -> set[str]:
 
 def messages(locale: str) -> list[Message]:
     return [message for message in catalogs.read(locale) if message.id]
+
+
+def plural_forms(message: Message) -> Sequence[str]:
+    """A plural message's translations, one per form."""
+    assert isinstance(message.string, tuple | list), message.id
+    return message.string
+
+
+def singular(message: Message) -> str:
+    """A message's one translation; empty while untranslated."""
+    assert isinstance(message.string, str), message.id
+    return message.string
 
 
 def test_the_template_matches_the_source_code() -> None:
@@ -74,13 +87,14 @@ def test_translations_use_the_same_placeholders_as_the_source(locale: str) -> No
     for message in messages(locale):
         if isinstance(message.id, tuple | list):
             source = placeholders(message.id[0]) | placeholders(message.id[1])
-            for form in message.string:
+            for form in plural_forms(message):
                 found = placeholders(form)
                 if found - source or (source - {COUNT}) - found:
                     wrong.append((message.id[0], form))
         else:
-            if placeholders(message.id) != placeholders(message.string):
-                wrong.append((message.id, message.string))
+            translation = singular(message)
+            if placeholders(message.id) != placeholders(translation):
+                wrong.append((message.id, translation))
     assert wrong == []
 
 
@@ -91,7 +105,8 @@ def test_every_catalog_is_compiled_from_its_current_text(locale: str) -> None:
     for message in messages(locale):
         if isinstance(message.id, tuple | list):
             for n, form in ((1, 0), (2, 1)):
-                expected = message.string[form] if locale == "sv" and message.string[form] else None
+                translated = plural_forms(message)[form]
+                expected = translated if locale == "sv" and translated else None
                 if expected:
                     assert compiled.ngettext(message.id[0], message.id[1], n) == expected
         elif message.string:
@@ -183,11 +198,13 @@ def test_applying_translations_never_changes_another_catalogs_wording(
     """The bot says "Klar" for "Done", the dashboard "Klart": filling one must not
     overwrite the other (it once broke the check-in's Swedish)."""
 
-    shutil.copytree(catalogs.LOCALES_DIR, tmp_path / "locales")
+    shutil.copytree(LOCALES_DIR, tmp_path / "locales")
     monkeypatch.setattr(catalogs, "LOCALES_DIR", tmp_path / "locales")
 
     def done(domain: catalogs.CatalogDomain) -> object:
-        return catalogs.read("sv", domain).get("Done").string  # type: ignore[union-attr]
+        found = catalogs.read("sv", domain).get("Done")
+        assert found is not None
+        return found.string
 
     assert (done(catalogs.MESSAGES), done(catalogs.DASHBOARD)) == ("Klar", "Klart")
     catalogs.apply_translations("sv", {"Done": "Färdig"})

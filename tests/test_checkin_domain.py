@@ -20,6 +20,7 @@ from storage.models import (
     Conversation,
     FlagKind,
     OutboxKind,
+    OutboxMessage,
     ParticipantFlag,
     ParticipantSchedule,
     ParticipantStatus,
@@ -63,8 +64,8 @@ async def flags(database: Database) -> list[ParticipantFlag]:
         return list((await session.scalars(select(ParticipantFlag))).all())
 
 
-def keys(rows: list[object], prefix: str) -> list[str]:
-    return [row.idempotency_key for row in rows if row.idempotency_key.startswith(prefix)]  # type: ignore[attr-defined]
+def keys(rows: list[OutboxMessage], prefix: str) -> list[str]:
+    return [row.idempotency_key for row in rows if row.idempotency_key.startswith(prefix)]
 
 
 async def test_the_checkin_comes_at_the_chosen_local_time_on_both_sides_of_summer_time(

@@ -75,7 +75,7 @@ async def start_dispatcher(env: dict[str, str]) -> asyncio.subprocess.Process:
 
 
 async def test_a_dispatcher_killed_mid_campaign_loses_nothing_and_repeats_only_rows_in_flight(
-    sqlite_database: Database, tmp_path: Path, record_property: pytest.RecordProperty
+    sqlite_database: Database, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
     database = sqlite_database
     # The child process runs on the real clock, so the campaign does too.
@@ -150,8 +150,10 @@ async def test_a_dispatcher_killed_mid_campaign_loses_nothing_and_repeats_only_r
     assert max(per_chat[chat] for chat in chats) <= 2
     assert twice <= in_flight_chats  # only rows in flight at the kill were sent again
     assert total == RECIPIENTS + len(twice)
-    assert texts[FIRST_CHAT][0].startswith("Träff på torsdag.")
-    assert texts[FIRST_CHAT + 1][0].startswith("لقاء يوم الخميس.")
+    swedish, arabic = texts[FIRST_CHAT][0], texts[FIRST_CHAT + 1][0]
+    assert swedish is not None and arabic is not None
+    assert swedish.startswith("Träff på torsdag.")
+    assert arabic.startswith("لقاء يوم الخميس.")
     async with UnitOfWork(database) as uow:
         (counted,) = (await campaigns.counts(uow, [campaign])).values()
     assert (counted.sent, counted.pending, counted.failed, counted.total) == (
@@ -233,7 +235,7 @@ class KilledBot:
 
 
 async def test_the_bot_killed_in_the_middle_of_each_flow_goes_on_where_it_was(
-    sqlite_database: Database, tmp_path: Path, record_property: pytest.RecordProperty
+    sqlite_database: Database, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
     database = sqlite_database
     now = SystemClock().now()

@@ -38,8 +38,8 @@ from tests.conftest import CountingRandomness
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=STOCKHOLM).astimezone(UTC)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=STOCKHOLM).astimezone(UTC)
 
 
 @pytest.mark.parametrize(

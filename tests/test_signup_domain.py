@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -12,8 +13,10 @@ from bot.domain import lifecycle, signup
 from bot.domain.lifecycle import ChangedBy
 from bot.domain.signup import Blocked, Gender, InputProblem, Problem, SignupError, Topic
 from storage.db import Database
+from storage.journey import Signups
 from storage.models import (
     ApplicationDecision,
+    EndedReason,
     ParticipantStatus,
     SignupAttempt,
     SignupDraft,
@@ -158,7 +161,7 @@ async def test_approving_picks_the_least_loaded_mentor_who_writes_the_language_a
             ParticipantStatus.ACTIVE,
             swedish_only,
         )
-        application = await uow.repository(signup.Signups).application(application_id)
+        application = await uow.repository(Signups).application(application_id)
         assert application is not None
         assert application.decision is ApplicationDecision.APPROVED
         assert application.decided_by_mentor_id == swedish_only
@@ -190,7 +193,7 @@ async def test_approval_is_refused_while_every_such_mentor_is_full_and_works_whe
         await lifecycle.leave(
             uow,
             leaving,
-            lifecycle.EndedReason.MOVED,
+            EndedReason.MOVED,
             by=ChangedBy.system(),
             now=clock.now(),
             rhythm=None,
@@ -354,7 +357,7 @@ def test_the_shipped_data_files_have_every_language() -> None:
     assert any("112" in place.text("ar") for place in places)
 
 
-def test_a_data_file_with_a_missing_language_names_the_entry(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_data_file_with_a_missing_language_names_the_entry(tmp_path: Path) -> None:
     path = tmp_path / "areas.toml"
     path.write_text('[[area]]\nkey = "ronna"\nname.sv = "Ronna"\nname.en = "Ronna"\n', "utf-8")
     with pytest.raises(signup.DataFileError, match="area 1: name is missing ar"):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect
 
 from storage import migrate
 from storage.db import Database
@@ -17,8 +17,8 @@ NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 async def test_migrations_create_exactly_the_schema_the_models_describe(database: Database) -> None:
-    def diff(connection: object) -> list[object]:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})  # type: ignore[arg-type]
+    def diff(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
         return list(compare_metadata(context, Base.metadata))
 
     async with database.engine.connect() as connection:
@@ -30,8 +30,8 @@ async def test_migrations_create_exactly_the_schema_the_models_describe(database
 async def test_migrations_go_down_to_nothing_and_up_again(database: Database) -> None:
     await migrate.downgrade(database, "base")
 
-    def tables(connection: object) -> set[str]:
-        return set(inspect(connection).get_table_names()) - {"alembic_version"}  # type: ignore[arg-type]
+    def tables(connection: Connection) -> set[str]:
+        return set(inspect(connection).get_table_names()) - {"alembic_version"}
 
     async with database.engine.connect() as connection:
         assert await connection.run_sync(tables) == set()

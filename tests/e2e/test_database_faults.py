@@ -88,7 +88,7 @@ async def until(
 
 
 async def test_the_dispatcher_survives_the_database_cut_again_and_again_mid_campaign(
-    caplog: pytest.LogCaptureFixture, record_property: pytest.RecordProperty
+    caplog: pytest.LogCaptureFixture, record_property: Callable[[str, object], None]
 ) -> None:
     caplog.set_level(logging.WARNING)
     clock = SystemClock()  # leases of cut-off rows run out in real time
@@ -123,9 +123,13 @@ async def test_the_dispatcher_survives_the_database_cut_again_and_again_mid_camp
             started = asyncio.get_running_loop().time()
             try:
                 for sent in range(RECIPIENTS // 25, RECIPIENTS, RECIPIENTS // 25):
-                    assert await state.wait_for(
-                        lambda sent=sent: state.stats.calls["sendMessage"] >= sent, within=30
-                    ), f"sending stalled after {state.stats.calls['sendMessage']}"
+
+                    def reached(sent: int = sent) -> bool:
+                        return state.stats.calls["sendMessage"] >= sent
+
+                    assert await state.wait_for(reached, within=30), (
+                        f"sending stalled after {state.stats.calls['sendMessage']}"
+                    )
                     await terminator.cut()
                     assert not running.done(), "the dispatcher died"
 
@@ -192,7 +196,7 @@ async def cut_while_sending(
 
 
 async def test_participants_answering_while_the_database_is_cut_lose_nothing(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, record_property: pytest.RecordProperty
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, record_property: Callable[[str, object], None]
 ) -> None:
     caplog.set_level(logging.WARNING)
     clock = ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -195,7 +195,7 @@ async def command(faults: Faults, person: Person, name: str, args: str | None = 
 
 @pytest.mark.parametrize("kind", KINDS, ids=[kind.name for kind in KINDS])
 async def test_every_flow_survives_telegram_faults_and_nothing_is_lost(
-    faulty_stack: Stack, kind: Kind, record_property: pytest.RecordProperty
+    faulty_stack: Stack, kind: Kind, record_property: Callable[[str, object], None]
 ) -> None:
     stack = faulty_stack
     faults = Faults(stack, kind)

@@ -4,6 +4,7 @@ take, give to a mentor, mark as done, with what the participant is then told."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -64,7 +65,16 @@ async def open_case(
         return case.id
 
 
-async def project(dashboard: Dashboard) -> dict[str, object]:
+class People(TypedDict):
+    """The mentors' ids and the participants' public ids that `project` creates."""
+
+    amina: int
+    jonas: int
+    sara: str
+    omar: str
+
+
+async def project(dashboard: Dashboard) -> People:
     await dashboard.cohort(COHORT)
     amina = await dashboard.mentor("Amina Haddad", ["ar", "sv"])
     jonas = await dashboard.mentor("Jonas Berg")
@@ -195,7 +205,7 @@ async def test_before_the_participant_agrees_only_the_topic_and_terms_are_shown(
 async def test_a_mentor_takes_a_request_and_the_participant_is_told(dashboard: Dashboard) -> None:
     people = await project(dashboard)
     case_id = await open_case(dashboard, str(people["sara"]), "Jag har fått ett brev")
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])  # type: ignore[arg-type]
+    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     amina = dashboard.visitor()
     await amina.sign_in("amina")
     await amina.get(f"/cases/{case_id}")
@@ -248,7 +258,7 @@ async def test_marking_a_request_as_done_tells_the_participant_with_a_reopen_but
 ) -> None:
     people = await project(dashboard)
     case_id = await open_case(dashboard, str(people["omar"]), "عندي مشكلة مع السكن")
-    await dashboard.account("jonas", role=StaffRole.MENTOR, mentor_id=people["jonas"])  # type: ignore[arg-type]
+    await dashboard.account("jonas", role=StaffRole.MENTOR, mentor_id=people["jonas"])
     jonas = dashboard.visitor()
     await jonas.sign_in("jonas")
     await jonas.get(f"/cases/{case_id}")
@@ -274,7 +284,7 @@ async def test_a_mentor_is_refused_another_mentors_request_and_it_is_audited(
 ) -> None:
     people = await project(dashboard)
     omars = await open_case(dashboard, str(people["omar"]), "سري جدا")
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])  # type: ignore[arg-type]
+    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     amina = dashboard.visitor()
     await amina.sign_in("amina")
     assert f'href="/cases/{omars}"' not in (await amina.get("/cases")).text
@@ -305,7 +315,7 @@ async def test_a_mentor_who_has_a_request_may_hand_it_on_but_not_take_anothers(
         await escalation.reassign(uow, case, jonas, dashboard.clock.now())
         await uow.commit()
     # Amina is Sara's mentor: she sees the request, but Jonas has it now.
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])  # type: ignore[arg-type]
+    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     amina = dashboard.visitor()
     await amina.sign_in("amina")
     page = (await amina.get(f"/cases/{case_id}")).text
@@ -317,7 +327,7 @@ async def test_a_mentor_who_has_a_request_may_hand_it_on_but_not_take_anothers(
 async def test_a_form_without_its_csrf_token_changes_nothing(dashboard: Dashboard) -> None:
     people = await project(dashboard)
     case_id = await open_case(dashboard, str(people["sara"]), "Jag har skulder")
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])  # type: ignore[arg-type]
+    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     amina = dashboard.visitor()
     await amina.sign_in("amina")
     await amina.get(f"/cases/{case_id}")
@@ -362,7 +372,7 @@ async def test_the_overview_counts_waiting_requests_and_those_past_the_time_limi
     assert "Violence or threats: 1" in page and "Housing: 1" in page  # the chart's bars
     assert "Toward the project" in page and "have made at least one step forward" in page
     assert "(goal: 75%)" in page
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])  # type: ignore[arg-type]
+    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     amina = dashboard.visitor()
     mine = (await amina.sign_in("amina")).text
     assert "<strong>1</strong> waiting to be taken" in mine and "past the time limit" not in mine

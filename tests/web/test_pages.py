@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from typing import TypedDict
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -15,7 +16,17 @@ from tests.web.support import Dashboard
 COHORT = "Lumena vår"
 
 
-async def project(dashboard: Dashboard) -> dict[str, object]:
+class People(TypedDict):
+    """The mentors' ids and the participants' public ids that `project` creates."""
+
+    amina: int
+    jonas: int
+    sara: str
+    omar: str
+    lina: str
+
+
+async def project(dashboard: Dashboard) -> People:
     """Two mentors with a participant each, and one participant without a mentor yet."""
     await dashboard.cohort(COHORT)
     await dashboard.cohort("Alis höst")
@@ -61,7 +72,7 @@ async def test_the_overview_counts_participants_per_group_and_shows_charts(
 
 async def test_a_mentor_sees_only_their_own_participants(dashboard: Dashboard) -> None:
     people = await project(dashboard)
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])  # type: ignore[arg-type]
+    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     amina = dashboard.visitor()
     overview = (await amina.sign_in("amina")).text
     assert "<strong>1</strong> active participant" in overview
@@ -76,7 +87,7 @@ async def test_a_mentor_is_refused_another_mentors_participant_and_it_is_audited
     dashboard: Dashboard,
 ) -> None:
     people = await project(dashboard)
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])  # type: ignore[arg-type]
+    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     amina = dashboard.visitor()
     await amina.sign_in("amina")
     refused = await amina.get(f"/participants/{people['omar']}")
@@ -189,8 +200,8 @@ async def test_a_mentors_invitations_are_their_own_whatever_the_form_says(
     dashboard: Dashboard,
 ) -> None:
     people = await project(dashboard)
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])  # type: ignore[arg-type]
-    await dashboard.account("jonas", role=StaffRole.MENTOR, mentor_id=people["jonas"])  # type: ignore[arg-type]
+    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
+    await dashboard.account("jonas", role=StaffRole.MENTOR, mentor_id=people["jonas"])
     amina = dashboard.visitor()
     await amina.sign_in("amina")
     await amina.get("/invites")
