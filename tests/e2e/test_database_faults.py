@@ -165,11 +165,13 @@ async def test_the_dispatcher_survives_the_database_cut_again_and_again_mid_camp
     )
 
 
-async def run_time(clock: ManualClock, stop: asyncio.Event) -> None:
-    """The bot's clock runs ten times faster than real time: retry delays and leases
-    (seconds in production) pass in a fraction of that."""
+async def run_time(
+    clock: ManualClock, stop: asyncio.Event, step: timedelta = timedelta(milliseconds=500)
+) -> None:
+    """The bot's clock runs ten times faster than real time (or `step` per 50 ms): retry
+    delays and leases (seconds in production) pass in a fraction of that."""
     while not stop.is_set():
-        clock.advance(timedelta(milliseconds=500))
+        clock.advance(step)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=0.05)
 
@@ -341,7 +343,8 @@ async def test_answers_given_while_the_database_is_out_for_longer_than_the_attem
             runtime = await stack.start_bot()
             attempts = runtime.settings.update_attempts
             stop = asyncio.Event()
-            ticking = asyncio.create_task(run_time(clock, stop))
+            # Twenty times real time: an inbox lease (30 s) runs out in 1.5 s.
+            ticking = asyncio.create_task(run_time(clock, stop, timedelta(seconds=1)))
             try:
                 pickers = []
                 for person, code in zip(people, codes, strict=True):
@@ -365,7 +368,7 @@ async def test_answers_given_while_the_database_is_out_for_longer_than_the_attem
                 cutter = asyncio.create_task(cut_others(url, spare, cutting))
                 for person, picker in zip(people[:half], pickers[:half], strict=True):
                     await person.press("Svenska", message=picker)
-                await asyncio.sleep(4.0)  # the fault's length (40 s of the bot's time)
+                await asyncio.sleep(8.0)  # the fault's length (160 s of the bot's time)
                 cutting.set()
                 cut_turns = await cutter
                 with contextlib.suppress(Exception):
