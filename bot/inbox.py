@@ -8,6 +8,11 @@ workers share the work, while different participants are served in parallel. The
 handler's own transaction deletes the row (see `UnitOfWork.commit`), so an update is
 either handled with all its effects or not at all; a worker that dies leaves its rows to
 be taken up again when their lease ends.
+
+An attempt that failed because the database could not be reached is not a failed attempt
+of the update: the processor keeps the update in hand and tries it again, with a capped
+backoff, until the database answers (see `storage.db.unreachable`). Only errors in the
+handling itself count toward the attempts after which an update is given up.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
-from storage.db import Database
+from storage.db import Database, Outage, unreachable
 from storage.models import InboxStatus, InboxUpdate
 
 log = logging.getLogger(__name__)
@@ -90,6 +95,7 @@ class InboxProcessor:
         lease: timedelta = timedelta(seconds=120),
         retry_delay: timedelta = timedelta(seconds=2),
         idle_interval: float = 1.0,
+        outage: Outage | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -98,11 +104,19 @@ class InboxProcessor:
         self.lease = lease
         self.retry_delay = retry_delay
         self.idle_interval = idle_interval
+        self.outage = outage or Outage()
         self._wake = asyncio.Event()
+        self._closing = asyncio.Event()
         self._running: dict[int, asyncio.Task[None]] = {}
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        """Stop waiting for the database: updates held for it stay in the inbox (their
+        lease runs out and the next start takes them up)."""
+        self._closing.set()
         self._wake.set()
 
     def done(self, update_id: int) -> asyncio.Future[None]:
@@ -165,15 +179,47 @@ class InboxProcessor:
                 .values(status=InboxStatus.PENDING, lease_until=self.clock.now() + self.retry_delay)
             )
 
+    async def renew(self, update_id: int) -> bool:
+        """Take the lease again before another try; False when the row is gone (the
+        update was handled, by an attempt whose commit outlived its connection, say)."""
+        async with self.database.session() as session, session.begin():
+            result = await session.execute(
+                update(InboxUpdate)
+                .where(InboxUpdate.update_id == update_id)
+                .values(status=InboxStatus.PROCESSING, lease_until=self.clock.now() + self.lease)
+            )
+        return bool(getattr(result, "rowcount", 1))
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait out a backoff; False when the processor is closing."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), timeout=seconds)
+        return not self._closing.is_set()
+
     async def _run_one(self, update_id: int, payload: dict[str, Any], attempt: int) -> None:
+        tries = 0
         try:
-            handled = await self.handle(update_id, payload, attempt)
-            if not handled:
-                await self.release(update_id)
-        except Exception:
-            log.exception("update=%s processing failed", update_id)
-            with contextlib.suppress(Exception):
-                await self.release(update_id)
+            while True:
+                try:
+                    if tries and not await self.renew(update_id):
+                        break
+                    handled = await self.handle(update_id, payload, attempt)
+                    self.outage.answered()
+                    if not handled:
+                        await self.release(update_id)
+                    break
+                except Exception as error:
+                    if not unreachable(error):
+                        log.exception("update=%s processing failed", update_id)
+                        with contextlib.suppress(Exception):
+                            await self.release(update_id)
+                        break
+                    # Not an attempt of the update: the same attempt again, once the
+                    # database answers. The row stays in the inbox meanwhile.
+                    self.outage.failed(error, f"update={update_id}")
+                    tries += 1
+                    if not await self._pause(self.outage.delay(tries)):
+                        break
         finally:
             self._running.pop(update_id, None)
             for future in self._waiters.pop(update_id, []):
@@ -194,13 +240,23 @@ class InboxProcessor:
         return len(claimed)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        failures = 0
+        while not stop.is_set() and not self._closing.is_set():
             self._wake.clear()
             try:
                 started = await self.run_once()
-            except Exception:
-                log.exception("inbox claim failed; trying again")
-                started = 0
+            except Exception as error:
+                if not unreachable(error):
+                    log.exception("inbox claim failed; trying again")
+                    started = 0
+                else:
+                    self.outage.failed(error, "inbox claim")
+                    failures += 1
+                    await self._pause(self.outage.delay(failures))
+                    continue
+            else:
+                failures = 0
+                self.outage.answered()
             if started:
                 continue
             with contextlib.suppress(TimeoutError):

@@ -33,7 +33,7 @@ from bot.inbox import InboxProcessor
 from bot.telegram_http import sending_bot
 from bot.turn import Deps
 from storage.crypto import CryptoError, Keyring, generate_key, install_keyring
-from storage.db import Database
+from storage.db import Database, DatabaseUnavailable, Outage, unreachable
 from storage.models import OutboxKind
 from storage.uow import UnitOfWork
 
@@ -129,8 +129,14 @@ class BotRuntime:
         self.jobs = list(jobs)
         self.poll_timeout = poll_timeout
         self.dispatch_interval = dispatch_interval
+        self.outage = Outage()
         self.inbox = InboxProcessor(
-            database, self.deps.clock, self._handle, concurrency=concurrency, lease=inbox_lease
+            database,
+            self.deps.clock,
+            self._handle,
+            concurrency=concurrency,
+            lease=inbox_lease,
+            outage=self.outage,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
@@ -166,7 +172,7 @@ class BotRuntime:
         recorded as sent), then shut down. Cancelled only past the grace period."""
         self._stop.set()
         self.dispatcher.wake()
-        self.inbox.wake()
+        self.inbox.close()
         for task in self._tasks:
             if task.get_name() == "poll":
                 task.cancel()  # an unconfirmed getUpdates loses nothing
@@ -224,9 +230,15 @@ class BotRuntime:
             return True
         deps.failed_updates.discard(update_id)
         deps.stored_updates.discard(update_id)
+        deps.unavailable_updates.discard(update_id)
         await self.application.process_update(parsed)
         stored = update_id in deps.stored_updates
         deps.stored_updates.discard(update_id)
+        if update_id in deps.unavailable_updates:
+            # Not this attempt's fault: the inbox keeps the update and tries it again.
+            deps.unavailable_updates.discard(update_id)
+            deps.failed_updates.discard(update_id)
+            raise DatabaseUnavailable(update_id)
         if update_id in deps.failed_updates:
             deps.failed_updates.discard(update_id)
             log.warning("update=%s attempt %s failed", update_id, attempt)
@@ -302,12 +314,17 @@ class BotRuntime:
                 except Exception as error:
                     # Not stored, so not confirmed: the same updates come again next time.
                     failures += 1
+                    if unreachable(error):
+                        self.outage.failed(error, f"storing update={updates[0].update_id}")
+                        await self._wait(self.outage.delay(failures))
+                        continue
                     delay = min(30.0, 0.5 * 2 ** min(failures, 6))
                     log.error(
                         "storing updates failed (%s); again in %.1fs", type(error).__name__, delay
                     )
                     await self._wait(delay)
                     continue
+                self.outage.answered()
                 offset = updates[-1].update_id + 1
             failures = 0
 

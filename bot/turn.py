@@ -33,7 +33,7 @@ from bot.messaging import (
     split_text,
     text_payload,
 )
-from storage.db import Database
+from storage.db import Database, unreachable
 from storage.models import Conversation, Mentor, OutboxKind, Participant
 from storage.uow import UnitOfWork
 
@@ -57,6 +57,9 @@ class Deps:
     dispatcher: Dispatcher | None = None
     # Update ids whose handling failed and should be tried again (read by the inbox).
     failed_updates: set[int] = field(default_factory=set)
+    # Update ids whose handling failed because the database could not be reached: not a
+    # failed attempt, the inbox tries them again once it answers.
+    unavailable_updates: set[int] = field(default_factory=set)
     # Update ids whose turn committed, deleting their inbox row with it (read by the inbox,
     # which then has nothing left to forget).
     stored_updates: set[int] = field(default_factory=set)
@@ -255,7 +258,12 @@ def turn_handler(fn: TurnCallback) -> PtbCallback:
                 await fn(turn, update)
                 await uow.commit()
                 deps.stored_updates.add(update.update_id)
-        except Exception:
+        except Exception as error:
+            if unreachable(error):
+                # Logged once per outage by the inbox, which tries the update again.
+                log.debug("update=%s database unreachable", update.update_id)
+                deps.unavailable_updates.add(update.update_id)
+                return
             log.exception(
                 "update=%s user=%s handler=%s failed", update.update_id, user.id, fn.__name__
             )

@@ -10,10 +10,14 @@ PostgreSQL gets row locks (`FOR UPDATE`, `SKIP LOCKED`) from the repositories in
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,8 +26,113 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+log = logging.getLogger(__name__)
+
 # An execution option: the session only reads (see `Database.read_session`).
 READ_ONLY = "stegvis_read_only"
+
+# PostgreSQL answers that mean "not reachable now": the connection exception class, an
+# administrator or crash shutdown, a server starting up, too many connections.
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+# SQLite answers that mean the same: busy, locked, I/O error, disk full, cannot open.
+_UNREACHABLE_SQLITE = {5, 6, 10, 13, 14}
+# Errors of these packages are about Telegram, never the database, whatever they wrap.
+_NOT_THE_DATABASE = {"telegram", "httpx", "httpcore"}
+
+
+class DatabaseUnavailable(Exception):
+    """An attempt failed because the database could not be reached; not a failed attempt."""
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is known for known in seen):
+            continue
+        if type(current).__module__.split(".")[0] in _NOT_THE_DATABASE:
+            continue
+        seen.append(current)
+        orig = getattr(current, "orig", None)
+        todo.extend(
+            [
+                orig if isinstance(orig, BaseException) else None,
+                current.__cause__,
+                current.__context__,
+            ]
+        )
+    return seen
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether an error means the database could not be reached (refused, cut off, shut
+    down, busy), as opposed to an error in what was asked of it (a bug, bad data)."""
+    for cause in _causes(error):
+        if isinstance(cause, DatabaseUnavailable | sa_exc.DisconnectionError):
+            return True
+        if isinstance(cause, sa_exc.TimeoutError):  # no pooled connection came in time
+            return True
+        if isinstance(cause, sa_exc.DBAPIError) and (
+            cause.connection_invalidated or cause.statement is None  # None: while connecting
+        ):
+            return True
+        if isinstance(cause, OSError):  # refused, reset, timed out in the driver
+            return True
+        if isinstance(cause, sqlite3.OperationalError):
+            code = getattr(cause, "sqlite_errorcode", None)
+            if isinstance(code, int) and code & 0xFF in _UNREACHABLE_SQLITE:
+                return True
+            continue
+        module = type(cause).__module__.split(".")[0]
+        state = getattr(cause, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_UNREACHABLE_STATES):
+            return True
+        if module == "asyncpg" and type(cause).__name__ in (
+            "ConnectionDoesNotExistError",
+            "ConnectionFailureError",
+            "ClientCannotConnectError",
+        ):
+            return True
+        if module == "psycopg" and type(cause).__name__ == "OperationalError" and state is None:
+            return True  # psycopg's own "connection failed" / "server closed the connection"
+    return False
+
+
+class Outage:
+    """What one process knows of the database being out: logged once when it starts
+    (WARNING, ids only) and once when it answers again (INFO), and a capped backoff for
+    whoever waits for it."""
+
+    def __init__(self, first: float = 0.2, cap: float = 5.0) -> None:
+        self.first = first
+        self.cap = cap
+        self.since: float | None = None
+        self.outages = 0
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def delay(self, tries: int) -> float:
+        """The wait before try number `tries` (from 1): first, doubling, at most cap."""
+        return float(min(self.cap, self.first * 2 ** min(max(tries - 1, 0), 16)))
+
+    def failed(self, error: BaseException, where: str) -> None:
+        if self.since is None:
+            self.since = asyncio.get_running_loop().time()
+            self.outages += 1
+            log.warning(
+                "database unreachable (%s in %s); waiting for it, nothing is given up",
+                type(error).__name__,
+                where,
+            )
+
+    def answered(self) -> None:
+        if self.since is not None:
+            took = asyncio.get_running_loop().time() - self.since
+            self.since = None
+            log.info("database answers again after %.1fs", took)
 
 
 def normalize_url(url: str) -> URL:

@@ -169,11 +169,13 @@ async def test_the_dispatcher_survives_the_database_cut_again_and_again_mid_camp
     )
 
 
-async def run_time(clock: ManualClock, stop: asyncio.Event) -> None:
-    """The bot's clock runs ten times faster than real time: retry delays and leases
-    (seconds in production) pass in a fraction of that."""
+async def run_time(
+    clock: ManualClock, stop: asyncio.Event, step: timedelta = timedelta(milliseconds=500)
+) -> None:
+    """The bot's clock runs ten times faster than real time (or `step` per 50 ms): retry
+    delays and leases (seconds in production) pass in a fraction of that."""
     while not stop.is_set():
-        clock.advance(timedelta(milliseconds=500))
+        clock.advance(step)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=0.05)
 
@@ -282,4 +284,160 @@ async def test_participants_answering_while_the_database_is_cut_lose_nothing(
     print(
         f"\n{terminator.cuts} cuts while {PARTICIPANTS} people joined: nobody lost an answer,"
         f" {repeats} messages repeated, done in {took:.1f}s"
+    )
+
+
+async def cut_others(url: str, spare: int | None, until_: asyncio.Event) -> int:
+    """Terminate every backend of this test's own database but `spare` (the one holding
+    the lock), every 50 ms, until told to stop; the number of backends ended."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    ended = 0
+    try:
+        while not until_.is_set():
+            async with engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                killed = await connection.scalar(
+                    text(
+                        "SELECT count(*) FROM ("
+                        " SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        " AND pid <> :spare) AS cut"
+                    ),
+                    {"spare": spare or 0},
+                )
+            ended += int(killed or 0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(until_.wait(), timeout=0.05)
+    finally:
+        await engine.dispose()
+    return ended
+
+
+async def test_answers_given_while_the_database_is_out_for_longer_than_the_attempts_survive(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Half the participants answer while every connection that reaches their turn is cut
+    (the claim goes through, the turn never does) for seconds, far more tries than
+    `update_attempts`; the other half while the database takes no connections at all.
+    Not one answer is given up: each is handled once the database answers again."""
+    caplog.set_level(logging.INFO)
+    clock = ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
+    half = PARTICIPANTS // 2
+    async with dedicated_postgres_database() as url:
+        database = Database(url)
+        await migrate.upgrade(database)
+        own = url.rsplit("/", 1)[1]
+        admin = create_async_engine(POSTGRES_URL, poolclass=NullPool)  # ALTERs only `own`
+        locker_engine = create_async_engine(url, poolclass=NullPool)
+        async with run_emulator(SANDBOX_TOKEN, bot_username=BOT_USERNAME) as emulator:
+            stack = Stack(
+                emulator=emulator,
+                database=database,
+                clock=clock,
+                randomness=CountingRandomness(),
+                settings=load_settings(data_dir=tmp_path),
+            )
+            await stack.cohort()
+            mentor_id = await stack.mentor("Amina Haddad", ["sv"])
+            codes = [await stack.invite(mentor_id=mentor_id) for _ in range(PARTICIPANTS)]
+            people = [
+                await stack.person(7600 + index, f"Deltagare{index}", "sv")
+                for index in range(PARTICIPANTS)
+            ]
+            runtime = await stack.start_bot()
+            attempts = runtime.settings.update_attempts
+            stop = asyncio.Event()
+            # Twenty times real time: an inbox lease (30 s) runs out in 1.5 s.
+            ticking = asyncio.create_task(run_time(clock, stop, timedelta(seconds=1)))
+            try:
+                pickers = []
+                for person, code in zip(people, codes, strict=True):
+                    await person.command("start", code)
+                    pickers.append(await person.expect("Välj ditt språk", timeout=30))
+
+                async def all_sent() -> bool:
+                    async with database.session() as session:
+                        statuses = set((await session.scalars(select(OutboxMessage.status))).all())
+                    return statuses == {OutboxStatus.SENT}
+
+                await until(all_sent, 30, "the pickers recorded as sent")
+
+                # 1. Every connection that reaches a turn is cut: the conversation
+                # table is locked by a connection that is spared, everybody else is terminated.
+                locker = await locker_engine.connect()
+                await locker.begin()
+                await locker.execute(text("LOCK TABLE conversation IN ACCESS EXCLUSIVE MODE"))
+                spare = int(await locker.scalar(text("SELECT pg_backend_pid()")) or 0)
+                cutting = asyncio.Event()
+                cutter = asyncio.create_task(cut_others(url, spare, cutting))
+                for person, picker in zip(people[:half], pickers[:half], strict=True):
+                    await person.press("Svenska", message=picker)
+                await asyncio.sleep(8.0)  # the fault's length (160 s of the bot's time)
+                cutting.set()
+                cut_turns = await cutter
+                with contextlib.suppress(Exception):
+                    await locker.close()
+
+                # 2. No connections at all: the answers cannot even be stored.
+                async with admin.connect() as connection:
+                    await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    await connection.execute(
+                        text(f'ALTER DATABASE "{own}" WITH ALLOW_CONNECTIONS false')
+                    )
+                    await connection.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                            " WHERE datname = :own"
+                        ),
+                        {"own": own},
+                    )
+                try:
+                    for person, picker in zip(people[half:], pickers[half:], strict=True):
+                        await person.press("Svenska", message=picker)
+                    await asyncio.sleep(3.0)  # the outage's length, not a wait for anything
+                finally:
+                    async with admin.connect() as connection:
+                        await connection.execution_options(isolation_level="AUTOCOMMIT")
+                        await connection.execute(
+                            text(f'ALTER DATABASE "{own}" WITH ALLOW_CONNECTIONS true')
+                        )
+
+                # The database answers again: everybody goes on where they were.
+                for person in people:
+                    notice = await person.expect("Så hanterar vi dina uppgifter", timeout=60)
+                    await person.press("Ja, jag godkänner", message=notice)
+                for person in people:
+                    await person.expect(f"Välkommen, {person.first_name}!", timeout=60)
+                await until(all_sent, 30, "every row recorded as sent")
+            finally:
+                stop.set()
+                await ticking
+                began = asyncio.get_running_loop().time()
+                await stack.stop_bot()
+                stopping = asyncio.get_running_loop().time() - began
+            transcripts = [[m.body for m in await p.bot_messages()] for p in people]
+
+        async with database.session() as session:
+            joined = await session.scalar(select(func.count()).select_from(Participant))
+            waiting = await session.scalar(select(func.count()).select_from(InboxUpdate))
+        await locker_engine.dispose()
+        await admin.dispose()
+        await database.dispose()
+
+    for person, texts in zip(people, transcripts, strict=True):
+        assert not any("något gick fel" in body.lower() for body in texts), texts
+        # The picker, the notice, the welcome: each once, nothing twice.
+        assert len(texts) == 3, texts
+        assert texts[-1].startswith(f"Välkommen, {person.first_name}!"), texts
+    assert joined == PARTICIPANTS and waiting == 0
+    # The turns really were cut, many times more than the attempts an update gets.
+    assert cut_turns > attempts * half
+    messages = [record.getMessage() for record in caplog.records]
+    assert not any("given up after" in message for message in messages)
+    assert any("database unreachable" in message for message in messages)
+    assert any("database answers again" in message for message in messages)
+    assert stopping < 5.0
+    print(
+        f"\n{cut_turns} turn connections cut, then no connections for 3s: all {PARTICIPANTS}"
+        f" answers kept, none given up, none twice; stop took {stopping:.1f}s"
     )
