@@ -37,7 +37,7 @@ class FakePostgresError(Exception):
 
 def sqlite_error(code: int) -> sqlite3.OperationalError:
     error = sqlite3.OperationalError("sqlite")
-    error.sqlite_errorcode = code  # type: ignore[attr-defined]
+    error.sqlite_errorcode = code
     return error
 
 
