@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
+from storage.db import unreachable
 
 if TYPE_CHECKING:
     from bot.runtime import BotRuntime
@@ -61,7 +62,19 @@ def build_webhook_app(runtime: BotRuntime, secret: str, path: str) -> Starlette:
             return PlainTextResponse("not json", status_code=400)
         if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
             return PlainTextResponse("not an update", status_code=400)
-        await runtime.accept([payload])
+        try:
+            await runtime.accept([payload])
+        except Exception as error:
+            # Not stored: any answer but 2xx makes Telegram deliver the update again.
+            if unreachable(error):
+                log.warning(
+                    "webhook could not store update=%s: the database is unreachable; "
+                    "Telegram will deliver it again",
+                    payload["update_id"],
+                )
+                return PlainTextResponse("database unavailable", status_code=503)
+            log.exception("webhook could not store update=%s", payload["update_id"])
+            return PlainTextResponse("not stored", status_code=500)
         return JSONResponse({"ok": True})
 
     async def health(request: Request) -> Response:

@@ -70,6 +70,43 @@ async def test_the_webhook_refuses_requests_without_the_secret_token(stack: Stac
     assert stored in (0, 1)
 
 
+async def test_an_update_the_database_could_not_take_is_refused_so_telegram_sends_it_again(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 503 (not a 200, not a traceback) while the database is away: Telegram keeps the
+    update and delivers it again, and then it is stored."""
+    from sqlalchemy.exc import OperationalError
+
+    assert stack.runtime is not None
+    secret = webhook_secret(stack.settings, SANDBOX_TOKEN)
+    app = build_webhook_app(stack.runtime, secret, "/telegram")
+    update = {
+        "update_id": 778,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "text": "/start",
+            "chat": {"id": 4242, "type": "private"},
+            "from": {"id": 4242, "is_bot": False, "first_name": "Sara"},
+        },
+    }
+    accept = stack.runtime.accept
+
+    async def database_away(updates: list[dict[str, object]]) -> None:
+        raise OperationalError("INSERT", {}, ConnectionRefusedError(), connection_invalidated=True)
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://worker") as client:
+        monkeypatch.setattr(stack.runtime, "accept", database_away)
+        away = await client.post("/telegram", json=update, headers={SECRET_HEADER: secret})
+        monkeypatch.setattr(stack.runtime, "accept", accept)
+        again = await client.post("/telegram", json=update, headers={SECRET_HEADER: secret})
+    assert (away.status_code, away.text) == (503, "database unavailable")
+    assert again.status_code == 200
+    sara = await stack.person(4242, "Sara")
+    await sara.expect("Stegvis")  # the update was stored and handled: the bot answered
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
