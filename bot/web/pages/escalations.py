@@ -22,7 +22,7 @@ from bot.i18n import translator
 from bot.messaging import Notifier
 from bot.web.core import NOTICES, NavItem, Web, handler
 from bot.web.i18n import N_
-from storage.models import AuditAction, Escalation, EscalationStatus
+from storage.models import AuditAction, Escalation, EscalationStatus, Participant
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ async def _changed(web: Web, case: Escalation, what: str) -> None:
     log.info("web account=%s case=%s %s", web.signed_in.account_id, case.id, what)
 
 
-async def _load(web: Web, *, lock: bool = False) -> tuple[Escalation | None, Response | None]:
+async def _load(web: Web, *, lock: bool = False) -> Escalation | Response:
     """The case, or the refusal to answer with (a refusal is audited)."""
     _ = web.t
     viewer = web.signed_in
@@ -78,7 +78,7 @@ async def _load(web: Web, *, lock: bool = False) -> tuple[Escalation | None, Res
         else (Access.NOT_FOUND, None)
     )
     if access is Access.NOT_FOUND or case is None:
-        return None, web.refuse(404, _("There is no such request for help."))
+        return web.refuse(404, _("There is no such request for help."))
     if access is Access.REFUSED:
         await audit.record(
             web.uow,
@@ -89,10 +89,16 @@ async def _load(web: Web, *, lock: bool = False) -> tuple[Escalation | None, Res
             object_id=case.id,
         )
         log.info("web account=%s refused case=%s", viewer.account_id, case.id)
-        return None, web.refuse(
+        return web.refuse(
             403, _("You can only see requests from your own participants or sent to you.")
         )
-    return case, None
+    return case
+
+
+async def _participant_of(web: Web, case: Escalation) -> Participant:
+    participant = await web.uow.participants.get(case.participant_id)
+    assert participant is not None  # a case keeps its participant (erasure keeps the row)
+    return participant
 
 
 @handler()
@@ -104,10 +110,9 @@ async def queue_page(web: Web) -> Response:
 
 @handler()
 async def case_page(web: Web) -> Response:
-    case, refusal = await _load(web)
-    if case is None:
-        assert refusal is not None
-        return refusal
+    case = await _load(web)
+    if isinstance(case, Response):
+        return case
     viewer = web.signed_in
     await audit.record(
         web.uow,
@@ -129,18 +134,16 @@ async def case_page(web: Web) -> Response:
 @handler()
 async def claim(web: Web) -> Response:
     _ = web.t
-    case, refusal = await _load(web, lock=True)
-    if case is None:
-        assert refusal is not None
-        return refusal
+    case = await _load(web, lock=True)
+    if isinstance(case, Response):
+        return case
     mentor = await domain.acting_mentor(web.uow, web.signed_in)
     if mentor is None:
         return web.refuse(403, _("Only a mentor can take a request. Give it to a mentor instead."))
     decision = await escalation.take(web.uow, case, mentor, web.now)
     if decision.refusal is not None or not decision.claimed_now:
         return web.redirect(f"/cases/{case.id}", notice="case_already")
-    participant = await web.uow.participants.get(case.participant_id)
-    assert participant is not None
+    participant = await _participant_of(web, case)
     await announce_claim(post_of(web), case, participant, mentor, key=f"web{web.now.isoformat()}")
     await _changed(web, case, "claimed")
     return web.redirect(f"/cases/{case.id}", notice="case_claimed")
@@ -149,10 +152,9 @@ async def claim(web: Web) -> Response:
 @handler()
 async def reassign(web: Web) -> Response:
     _ = web.t
-    case, refusal = await _load(web, lock=True)
-    if case is None:
-        assert refusal is not None
-        return refusal
+    case = await _load(web, lock=True)
+    if isinstance(case, Response):
+        return case
     viewer = web.signed_in
     if not await domain.may_reassign(web.uow, viewer, case):
         if case.status is EscalationStatus.RESOLVED:
@@ -173,8 +175,7 @@ async def reassign(web: Web) -> Response:
     )
     if refused is not None:
         return web.redirect(f"/cases/{case.id}", notice="case_already")
-    participant = await web.uow.participants.get(case.participant_id)
-    assert participant is not None
+    participant = await _participant_of(web, case)
     await tell_mentors(post_of(web), case, participant, escalation.Paging(new=[target]), web.now)
     await _changed(web, case, f"given to mentor {target.id}")
     return web.redirect(f"/cases/{case.id}", notice="case_reassigned")
@@ -183,10 +184,9 @@ async def reassign(web: Web) -> Response:
 @handler()
 async def resolve(web: Web) -> Response:
     _ = web.t
-    case, refusal = await _load(web, lock=True)
-    if case is None:
-        assert refusal is not None
-        return refusal
+    case = await _load(web, lock=True)
+    if isinstance(case, Response):
+        return case
     viewer = web.signed_in
     if case.status is EscalationStatus.RESOLVED:
         return web.redirect(f"/cases/{case.id}", notice="case_already")
@@ -196,8 +196,7 @@ async def resolve(web: Web) -> Response:
             _("Another mentor has this request. Only they or a coordinator can mark it as done."),
         )
     mentor = await domain.resolving_mentor(web.uow, viewer, case)
-    participant = await web.uow.participants.get(case.participant_id)
-    assert participant is not None
+    participant = await _participant_of(web, case)
     post = post_of(web)
     key = f"web{web.now.isoformat()}"
     if mentor is not None:
