@@ -67,7 +67,7 @@ from telegram.request._requestparameter import RequestParameter
 from bot.clock import Clock, Randomness, SystemRandomness
 from bot.schedule import QuietHours
 from storage.crypto import CryptoError, active_keyring
-from storage.db import Database
+from storage.db import Database, report_failure
 from storage.models import (
     Campaign,
     CampaignState,
@@ -747,8 +747,8 @@ class Dispatcher:
             await self.flush()
             while len(self._outcomes) >= self.policy.flush_size:
                 await self.flush()
-        except Exception:
-            log.exception("writing outbox outcomes failed; trying again in a second")
+        except Exception as error:
+            report_failure(log, error, "writing outbox outcomes failed; trying again in a second")
             if self._flush_timer is None:
                 self._flush_timer = asyncio.get_running_loop().call_later(1.0, self._timed_flush)
 
@@ -911,8 +911,8 @@ class Dispatcher:
                 await asyncio.wait_for(stop.wait(), timeout=every)
             try:
                 await self.renew_leases()
-            except Exception:
-                log.exception("renewing outbox leases failed; trying again")
+            except Exception as error:
+                report_failure(log, error, "renewing outbox leases failed; trying again")
 
     # Sharing the rate with other dispatchers
 
@@ -947,8 +947,10 @@ class Dispatcher:
                 await asyncio.wait_for(stop.wait(), timeout=self.policy.presence_every)
             try:
                 await self.announce()
-            except Exception:
-                log.exception("announcing this dispatcher failed; keeping the last share")
+            except Exception as error:
+                report_failure(
+                    log, error, "announcing this dispatcher failed; keeping the last share"
+                )
 
     # The loop
 
@@ -958,8 +960,10 @@ class Dispatcher:
         batches: set[asyncio.Task[None]] = set()
         try:  # before the first send, so a second worker never starts at the full rate
             await self.announce()
-        except Exception:
-            log.exception("announcing this dispatcher failed; pacing at the whole rate")
+        except Exception as error:
+            report_failure(
+                log, error, "announcing this dispatcher failed; pacing at the whole rate"
+            )
         renewer = asyncio.create_task(self._renew_forever(stop))
         presence = asyncio.create_task(self._announce_forever(stop))
         try:
@@ -971,8 +975,8 @@ class Dispatcher:
                 if len(self._unsent) < low_water:
                     try:
                         ids = await self.claim()
-                    except Exception:
-                        log.exception("claiming outbox rows failed; trying again")
+                    except Exception as error:
+                        report_failure(log, error, "claiming outbox rows failed; trying again")
                         ids = []
                     claimed = len(ids)
                     if ids:
@@ -1014,8 +1018,10 @@ class Dispatcher:
             await self.send_claimed(ids, lanes_limited=True)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("sending an outbox batch failed; its rows are retried after the lease")
+        except Exception as error:
+            report_failure(
+                log, error, "sending an outbox batch failed; its rows are retried after the lease"
+            )
             # Stop renewing the rows not sent, so their lease runs out and the next claim
             # takes them; rows sent whose outcome waits to be written stay ours.
             waiting = {entry.work.id for entry in self._outcomes}

@@ -33,7 +33,7 @@ from bot.inbox import InboxProcessor
 from bot.telegram_http import sending_bot
 from bot.turn import Deps
 from storage.crypto import CryptoError, Keyring, generate_key, install_keyring
-from storage.db import Database, DatabaseUnavailable, Outage, unreachable
+from storage.db import Database, DatabaseUnavailable, Outage, report_failure, unreachable
 from storage.models import OutboxKind
 from storage.uow import UnitOfWork
 
@@ -332,8 +332,10 @@ class BotRuntime:
         while not self._stop.is_set():
             try:
                 await job.run(self.deps)
-            except Exception:
-                log.exception("job %s failed; it runs again at the next tick", job.name)
+            except Exception as error:
+                report_failure(
+                    log, error, "job %s failed; it runs again at the next tick", job.name
+                )
             self.dispatcher.wake()
             await self._wait(job.every.total_seconds())
 

@@ -65,6 +65,16 @@ def _causes(error: BaseException) -> list[BaseException]:
     return seen
 
 
+def report_failure(logger: logging.Logger, error: BaseException, message: str, *args: Any) -> None:
+    """Log a failed step of a loop that tries again: one line without a traceback when the
+    database is away (an outage would otherwise fill the log with identical tracebacks),
+    the whole traceback when it is a fault of our own."""
+    if unreachable(error):
+        logger.warning(message + " (the database is unreachable: %s)", *args, type(error).__name__)
+    else:
+        logger.error(message, *args, exc_info=error)
+
+
 def unreachable(error: BaseException) -> bool:
     """Whether an error means the database could not be reached (refused, cut off, shut
     down, busy), as opposed to an error in what was asked of it (a bug, bad data)."""

@@ -4,6 +4,7 @@ attempt) and which are errors in the handling (counted, given up after the attem
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from telegram.error import NetworkError
 from bot.clock import ManualClock
 from bot.inbox import InboxProcessor, store
 from storage import migrate
-from storage.db import Database, DatabaseUnavailable, Outage, unreachable
+from storage.db import Database, DatabaseUnavailable, Outage, report_failure, unreachable
 
 
 def wrapped(
@@ -142,3 +143,24 @@ async def test_closing_stops_waiting_for_the_database(tmp_path: Path) -> None:
     await asyncio.wait_for(processor.drain(), timeout=5)  # not the 60 s backoff
     assert finished.done()
     await database.dispose()
+
+
+def test_a_loop_that_meets_an_unreachable_database_logs_one_line_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An outage would otherwise fill the log with the same traceback every second; a fault
+    of our own keeps its traceback."""
+    logger = logging.getLogger("stegvis.test.loop")
+    away = sa_exc.OperationalError(
+        "SELECT", {}, ConnectionRefusedError(), connection_invalidated=True
+    )
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        report_failure(logger, away, "claiming outbox rows failed; trying again")
+        report_failure(logger, ValueError("a bug"), "job %s failed", "checkins")
+    unreachable_line, bug_line = caplog.records
+    assert unreachable_line.levelno == logging.WARNING and unreachable_line.exc_info is None
+    assert unreachable_line.getMessage() == (
+        "claiming outbox rows failed; trying again (the database is unreachable: OperationalError)"
+    )
+    assert bug_line.levelno == logging.ERROR and bug_line.exc_info is not None
+    assert bug_line.getMessage() == "job checkins failed"
