@@ -422,6 +422,9 @@ class Dispatcher:
                 (OutboxStatus.SENDING, row.lease_until < now),
             )
         ]
+        if self._unrecorded:  # ours and on their way: not lost, only slow
+            in_hand = list(self._unrecorded)
+            queries = [query.where(row.id.not_in(in_hand)) for query in queries]
         if self.database.is_postgres:
             queries = [query.with_for_update(skip_locked=True, of=row) for query in queries]
         async with self._write_gate, self.database.session() as session, session.begin():
@@ -533,6 +536,9 @@ class Dispatcher:
         person waiting never queues behind campaign chats for a lane)."""
         if not ids:
             return
+        # In hand until their outcome is written: a lease that runs out meanwhile (a slow
+        # upload, a clock that jumped) must not make this process claim and send them again.
+        self._unrecorded.update(ids)
         try:
             work = await self._load_again_and_again(ids)
             found = {item.id for item in work}
@@ -545,6 +551,13 @@ class Dispatcher:
             await asyncio.gather(
                 *(self._lane(items, limited=lanes_limited) for items in by_chat.values())
             )
+        except Exception:
+            # Let go of the rows not sent, so their lease runs out and the next claim takes
+            # them; rows sent whose outcome waits to be written stay ours.
+            waiting = {entry.work.id for entry in self._outcomes}
+            self._unsent.difference_update(ids)
+            self._unrecorded.difference_update(i for i in ids if i not in waiting)
+            raise
         finally:
             await self.flush()
 
@@ -1022,11 +1035,6 @@ class Dispatcher:
             report_failure(
                 log, error, "sending an outbox batch failed; its rows are retried after the lease"
             )
-            # Stop renewing the rows not sent, so their lease runs out and the next claim
-            # takes them; rows sent whose outcome waits to be written stay ours.
-            waiting = {entry.work.id for entry in self._outcomes}
-            self._unsent.difference_update(ids)
-            self._unrecorded.difference_update(i for i in ids if i not in waiting)
         finally:
             self._progress.set()
 

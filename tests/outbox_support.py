@@ -122,6 +122,7 @@ async def queue(
     kind: OutboxKind = OutboxKind.NOTIFICATION,
     participant_id: int | None = None,
     due_at: datetime | None = None,
+    status: OutboxStatus = OutboxStatus.PENDING,
     **fields: Any,
 ) -> int:
     async with database.session() as session, session.begin():
@@ -131,7 +132,7 @@ async def queue(
             idempotency_key=key,
             kind=kind,
             priority=PRIORITY[kind],
-            status=OutboxStatus.PENDING,
+            status=status,
             due_at=due_at or now,
             available_at=due_at or now,
             attempts=0,

@@ -377,6 +377,39 @@ async def test_two_dispatchers_side_by_side_never_send_a_row_twice(
     assert statuses == {OutboxStatus.SENT}
 
 
+async def test_a_reply_still_on_its_way_when_its_lease_runs_out_is_not_sent_again(
+    database: Database, emu: Emulator, clock: ManualClock
+) -> None:
+    """A slow send (a large file, a slow link) outlives its lease: the process sending it
+    knows it is only slow, so its own next claim leaves it alone."""
+    (pid,) = await add_people(database, emu, 1, now=clock.now())
+    reply = await queue(
+        database,
+        FIRST_CHAT,
+        "Svar",
+        now=clock.now(),
+        key="r",
+        kind=OutboxKind.REPLY,
+        participant_id=pid,
+        status=OutboxStatus.SENDING,
+        lease_until=clock.now() + timedelta(seconds=60),
+    )
+    sender = await dispatcher(database, emu, clock)
+    await emu.client.inject_fault("sendMessage", kind="delay", delay=1.0)
+    on_its_way = asyncio.create_task(sender.send_claimed([reply]))
+    deadline = asyncio.get_running_loop().time() + 5
+    while await emu.client.faults():  # the delayed request has reached Telegram
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
+    clock.advance(timedelta(minutes=2))  # the lease has run out while Telegram is slow
+    assert await sender.claim() == []
+    await on_its_way
+    assert await texts_in(emu, FIRST_CHAT) == ["Svar"]
+    assert (await row(database, reply)).status is OutboxStatus.SENT
+    # Once its outcome is written it is no longer in hand, and nothing is left to claim.
+    assert await sender.claim() == []
+
+
 async def test_dispatchers_share_the_bots_rate_and_telegram_never_says_too_many(
     database: Database, clock: ManualClock
 ) -> None:
