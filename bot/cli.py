@@ -26,7 +26,7 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.dispatch import Dispatcher, DispatchPolicy
 from bot.domain import onboarding as domain
 from storage import migrate
-from storage.db import Database
+from storage.db import Database, unreachable
 from storage.models import InviteKind, StaffRole
 from storage.uow import UnitOfWork
 
@@ -90,8 +90,20 @@ async def open_database(settings: Settings, *, upgrade: bool = True) -> Database
 
     configure_encryption(settings)
     database = Database(settings.resolved_database_url)
-    if upgrade:
-        await migrate.upgrade(database)
+    try:
+        if upgrade:
+            await migrate.upgrade(database)
+    except Exception as error:
+        await database.dispose()
+        if not unreachable(error):
+            raise
+        # One clear line naming the setting, not a driver's traceback (no password shown).
+        where = database.url.render_as_string(hide_password=True)
+        reason = (str(getattr(error, "orig", None) or error).splitlines() or [""])[0]
+        raise SettingsError(
+            f"STEGVIS_DATABASE_URL: cannot reach the database at {where}: "
+            f"{reason or type(error).__name__}"
+        ) from None
     return database
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,28 @@ def test_a_bot_token_without_a_dashboard_secret_is_refused(tmp_path: Path) -> No
     )
     assert result.returncode == 2
     assert "STEGVIS_WEB_SECRET" in result.stderr
+
+
+def test_a_database_that_cannot_be_reached_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    """A wrong address, user or database name: one line naming the setting, no driver
+    traceback, and never the password."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "STEGVIS_DATA_DIR": str(tmp_path),
+        "STEGVIS_DATABASE_URL": f"postgresql://stegvis:hemligt@127.0.0.1:{port}/stegvis",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: STEGVIS_DATABASE_URL: cannot reach the database at ")
+    assert "hemligt" not in result.stderr
