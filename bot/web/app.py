@@ -1,7 +1,7 @@
 """The one wiring point of the dashboard: its pages, in navigation order, and what wraps them.
 
-Each page module exports `routes()` and `NAV`; features that land later (campaigns) add
-their module to `PAGE_MODULES`, as bot flows are added to `FLOW_MODULES`.
+Each page module exports `routes()` and `NAV`; a new page adds its module to
+`PAGE_MODULES`, as bot flows are added to `FLOW_MODULES`.
 """
 
 from __future__ import annotations
