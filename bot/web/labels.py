@@ -6,10 +6,12 @@ from bot.domain.invites import InviteState
 from bot.web.i18n import N_
 from storage.models import (
     AuditAction,
+    CheckinStatus,
     Circle,
     EscalationCategory,
     EscalationStatus,
     EventKind,
+    FlagKind,
     MessageKind,
     ParticipantStatus,
     StaffRole,
@@ -118,4 +120,33 @@ STEP_KIND = {
     StepKind.JOB_SEARCH: N_("Job search"),
     StepKind.CONTACT: N_("Contact with an authority or care"),
     StepKind.LEFT_FOR_WORK: N_("Left for work or studies"),
+}
+
+# A face and a word: a screen reader says the word, someone who reads little sees the face.
+MOOD = {
+    5: ("😄", N_("Very good")),
+    4: ("🙂", N_("Good")),
+    3: ("😐", N_("Okay")),
+    2: ("🙁", N_("Hard")),
+    1: ("😞", N_("Very hard")),
+}
+
+ACTIVITY = {
+    "apply": N_("Job applications"),
+    "course": N_("SFI or another course"),
+    "internship": N_("Internship"),
+    "authority": N_("Met an authority or care provider"),
+    "nothing": N_("Nothing this week"),
+    "other": N_("Something else"),
+}
+
+CHECKIN_STATUS = {
+    CheckinStatus.ANSWERED: N_("Answered"),
+    CheckinStatus.EXPIRED: N_("Not answered in time"),
+    CheckinStatus.OPEN: N_("Open"),
+}
+
+FLAG = {
+    FlagKind.LOW_MOOD: N_("Hard weeks twice in a row"),
+    FlagKind.NO_ANSWER: N_("No answer twice in a row"),
 }
