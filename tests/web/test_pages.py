@@ -10,7 +10,23 @@ from typing import TypedDict
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from storage.models import AuditAction, AuditEvent, Invite, ParticipantStatus, StaffRole
+from bot.domain import escalation, selfrating, steps
+from storage.models import (
+    AuditAction,
+    AuditEvent,
+    Checkin,
+    CheckinStatus,
+    CheckinStep,
+    EscalationCategory,
+    EscalationSource,
+    FlagKind,
+    Invite,
+    ParticipantFlag,
+    ParticipantStatus,
+    StaffRole,
+    StepKind,
+)
+from storage.uow import UnitOfWork
 from tests.web.support import Dashboard
 
 COHORT = "Lumena vår"
@@ -161,6 +177,116 @@ async def test_a_participant_page_records_each_look_and_shows_staff_who_looked(
     assert trail.count("Opened the participant&#39;s page") == 2
     audit = (await eva.get("/audit")).text
     assert audit.count(f'href="/participants/{people["omar"]}"') == 2
+
+
+async def _records_of(dashboard: Dashboard, public_id: str, mentor_id: int) -> None:
+    """A check-in with a note and an open flag, a step, two self-ratings, a shared case
+    and a draft the participant has not shared."""
+    now = dashboard.clock.now()
+    instrument = selfrating.load_instrument(dashboard.settings.selfrating_file)
+    async with UnitOfWork(dashboard.database) as uow:
+        participant = await uow.participants.by_public_id(public_id)
+        assert participant is not None
+        checkin = Checkin(
+            participant_id=participant.id,
+            due_at=now - timedelta(days=2),
+            opened_at=now - timedelta(days=2),
+            status=CheckinStatus.ANSWERED,
+            step=CheckinStep.DONE,
+            mood=2,
+            activities=["apply", "course"],
+            wants_help=True,
+            note="أحتاج مساعدة في السيرة الذاتية",
+            answered_at=now - timedelta(days=2),
+        )
+        uow.session.add(checkin)
+        await uow.session.flush()
+        uow.session.add(
+            ParticipantFlag(
+                participant_id=participant.id,
+                kind=FlagKind.LOW_MOOD,
+                checkin_id=checkin.id,
+                raised_at=now - timedelta(days=2),
+            )
+        )
+        await steps.record_by_mentor(
+            uow,
+            participant=participant,
+            mentor_id=mentor_id,
+            kind=StepKind.INTERNSHIP,
+            taken_on=(now - timedelta(days=1)).date(),
+            now=now,
+        )
+        for days_ago, score in ((20, 2), (3, 4)):
+            at = now - timedelta(days=days_ago)
+            rating, _ = await selfrating.start_or_resume(uow, participant.id, instrument, at)
+            for index in range(len(instrument.themes)):
+                await selfrating.answer(uow, rating, instrument, index, score, at)
+        for urgent, shared in ((True, True), (False, False)):
+            case = await escalation.open_case(
+                uow,
+                participant=participant,
+                category=EscalationCategory.DEBT if urgent else EscalationCategory.HOUSING,
+                urgent=urgent,
+                terms=(),
+                source=EscalationSource.TEXT,
+                now=now,
+            )
+            if urgent:
+                await escalation.route(uow, case, participant, now, dashboard.settings.zone)
+            if shared:
+                await escalation.share(uow, case, participant, now, dashboard.settings.zone)
+        await uow.commit()
+
+
+async def test_a_participant_page_shows_check_ins_steps_self_ratings_and_requests_for_help(
+    dashboard: Dashboard,
+) -> None:
+    people = await project(dashboard)
+    await _records_of(dashboard, people["omar"], people["jonas"])
+    await dashboard.account("jonas", StaffRole.MENTOR, mentor_id=people["jonas"])
+    jonas = dashboard.visitor()
+    await jonas.sign_in("jonas")
+    page = (await jonas.get(f"/participants/{people['omar']}")).text
+
+    checkins = page.split('id="p-checkins-h"')[1].split("</section>")[0]
+    assert "Hard weeks twice in a row" in checkins
+    assert "🙁" in checkins and "Hard" in checkins
+    assert "Job applications, SFI or another course" in checkins
+    assert '<q dir="auto" lang="ar">أحتاج مساعدة في السيرة الذاتية</q>' in checkins
+    assert "Yes" in checkins and "Answered" in checkins
+
+    step_part = page.split('id="p-steps-h"')[1].split("</section>")[0]
+    assert "Internship" in step_part and "Jonas Berg" in step_part
+
+    rating = page.split('id="p-rating-h"')[1].split("</section>")[0]
+    assert '<img class="rating-chart" src="data:image/png;base64,' in rating
+    assert "Health, Everyday life, Belief in a job" in rating
+    assert rating.count('<td class="num">2</td>') == 6
+    assert rating.count('<td class="num">4</td>') == 6
+
+    cases = page.split('id="p-cases-h"')[1].split("</section>")[0]
+    assert cases.count('href="/cases/') == 1  # the draft that was not shared is not shown
+    assert "Money and debts" in cases and "Urgent" in cases and "Waiting" in cases
+    assert "Housing" not in cases
+
+    await dashboard.account("eva", language="sv")
+    eva = dashboard.visitor()
+    await eva.sign_in("eva")
+    swedish = (await eva.get(f"/participants/{people['omar']}")).text
+    assert "Incheckningar" in swedish and "Självskattning" in swedish
+    assert "Hälsa, Vardagen" in swedish  # the themes in the viewer's language
+
+
+async def test_a_participant_page_without_records_says_so(dashboard: Dashboard) -> None:
+    people = await project(dashboard)
+    await dashboard.account("eva")
+    eva = dashboard.visitor()
+    await eva.sign_in("eva")
+    page = (await eva.get(f"/participants/{people['sara']}")).text
+    assert "No check-in yet." in page and "No step forward recorded yet." in page
+    assert "No self-rating yet." in page and "No request for help." in page
+    assert "data:image/png" not in page
 
 
 async def test_staff_create_print_and_revoke_an_invitation(dashboard: Dashboard) -> None:
