@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 NAV = [NavItem(N_("Participants"), "/participants", order=20)]
 
 
-
 @dataclass(frozen=True)
 class Page:
     """What a section may use: the page's unit of work, who looks, whom, when, the
@@ -124,9 +123,7 @@ async def _steps(page: Page) -> list[StepLine]:
                 mentor = await page.uow.mentors.get(mentor_id)
                 names[mentor_id] = mentor.name if mentor else None
             name = names[mentor_id]
-        lines.append(
-            StepLine(step.kind, step.taken_on, step.source is StepSource.CHECKIN, name)
-        )
+        lines.append(StepLine(step.kind, step.taken_on, step.source is StepSource.CHECKIN, name))
     return sorted(lines, key=lambda line: line.taken_on, reverse=True)
 
 
