@@ -4,8 +4,8 @@ Searching by name sends the words in the body of a POST, not in the address, so 
 never lands in the browser's history, a proxy's log or a Referer header. Every opened
 participant page is written to the audit trail, and so is a refusal.
 
-A participant page is made of sections (check-ins, steps, the self-rating chart, cases,
-the plan, who looked); a new kind of record adds its section to `SECTIONS` below.
+A participant page is made of sections (check-ins, steps, the self-rating chart, cases)
+and ends with who looked; a new kind of record adds its section to `SECTIONS` below.
 """
 
 from __future__ import annotations
