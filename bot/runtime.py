@@ -31,7 +31,7 @@ from bot.flows.registry import FlowRegistry, Role
 from bot.i18n import resolve_locale, translator
 from bot.inbox import InboxProcessor
 from bot.telegram_http import sending_bot
-from bot.turn import Deps
+from bot.turn import Deps, TurnOutcome
 from storage.crypto import CryptoError, Keyring, generate_key, install_keyring
 from storage.db import Database, DatabaseUnavailable, Outage, report_failure, unreachable
 from storage.models import OutboxKind
@@ -86,6 +86,11 @@ class PeriodicJob:
     name: str
     every: timedelta
     run: Callable[[Deps], Awaitable[object]]
+
+
+def poll_backoff(failures: int) -> float:
+    """The wait after the nth failure in a row to fetch or store updates: 1 s doubling to 30."""
+    return min(30.0, 0.5 * 2.0 ** min(failures, 6))
 
 
 class BotRuntime:
@@ -228,22 +233,16 @@ class BotRuntime:
         if attempt > self.settings.update_attempts:
             await self._give_up(update_id, parsed)
             return True
-        deps.failed_updates.discard(update_id)
-        deps.stored_updates.discard(update_id)
-        deps.unavailable_updates.discard(update_id)
+        deps.turn_outcomes.pop(update_id, None)
         await self.application.process_update(parsed)
-        stored = update_id in deps.stored_updates
-        deps.stored_updates.discard(update_id)
-        if update_id in deps.unavailable_updates:
+        outcome = deps.turn_outcomes.pop(update_id, None)
+        if outcome is TurnOutcome.UNAVAILABLE:
             # Not this attempt's fault: the inbox keeps the update and tries it again.
-            deps.unavailable_updates.discard(update_id)
-            deps.failed_updates.discard(update_id)
             raise DatabaseUnavailable(update_id)
-        if update_id in deps.failed_updates:
-            deps.failed_updates.discard(update_id)
+        if outcome is TurnOutcome.FAILED:
             log.warning("update=%s attempt %s failed", update_id, attempt)
             return False
-        if not stored:
+        if outcome is not TurnOutcome.STORED:
             # Handlers that stored nothing (a chat that is not private, say) leave the row;
             # a turn that committed deleted it in its own transaction.
             await inbox.forget(self.database, update_id)
@@ -304,7 +303,7 @@ class BotRuntime:
                 # Any other answer (5xx, a dropped connection, a Conflict while another
                 # poller finishes) must not end polling: unconfirmed updates come again.
                 failures += 1
-                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                delay = poll_backoff(failures)
                 log.warning("getUpdates failed (%s); again in %.1fs", type(error).__name__, delay)
                 await self._wait(delay)
                 continue
@@ -318,7 +317,7 @@ class BotRuntime:
                         self.outage.failed(error, f"storing update={updates[0].update_id}")
                         await self._wait(self.outage.delay(failures))
                         continue
-                    delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+                    delay = poll_backoff(failures)
                     log.error(
                         "storing updates failed (%s); again in %.1fs", type(error).__name__, delay
                     )

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -44,6 +45,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class TurnOutcome(IntEnum):
+    """How a turn ended, in rising weight."""
+
+    STORED = 1  # committed, deleting its inbox row with it: nothing left to forget
+    FAILED = 2  # a fault in the handling: a failed attempt, tried again later
+    UNAVAILABLE = 3  # the database could not be reached: not an attempt, tried again
+
+
 @dataclass
 class Deps:
     """What every handler may use; built once in `main()` and passed down."""
@@ -55,14 +64,15 @@ class Deps:
     registry: FlowRegistry
     bot_username: str = "stegvis_bot"
     dispatcher: Dispatcher | None = None
-    # Update ids whose handling failed and should be tried again (read by the inbox).
-    failed_updates: set[int] = field(default_factory=set)
-    # Update ids whose handling failed because the database could not be reached: not a
-    # failed attempt, the inbox tries them again once it answers.
-    unavailable_updates: set[int] = field(default_factory=set)
-    # Update ids whose turn committed, deleting their inbox row with it (read by the inbox,
-    # which then has nothing left to forget).
-    stored_updates: set[int] = field(default_factory=set)
+    # How each update's turn ended, read (and taken away) by the inbox once PTB is done.
+    turn_outcomes: dict[int, TurnOutcome] = field(default_factory=dict)
+
+    def record_outcome(self, update_id: int, outcome: TurnOutcome) -> None:
+        """Keep the weightiest outcome of an update's turns: a failure is not hidden by
+        another handler of the same update that stored."""
+        current = self.turn_outcomes.get(update_id)
+        if current is None or outcome > current:
+            self.turn_outcomes[update_id] = outcome
 
     def unit_of_work(self, inbox_update_id: int | None = None) -> UnitOfWork:
         return UnitOfWork(self.database, inbox_update_id=inbox_update_id)
@@ -257,17 +267,17 @@ def turn_handler(fn: TurnCallback) -> PtbCallback:
                 )
                 await fn(turn, update)
                 await uow.commit()
-                deps.stored_updates.add(update.update_id)
+                deps.record_outcome(update.update_id, TurnOutcome.STORED)
         except Exception as error:
             if unreachable(error):
                 # Logged once per outage by the inbox, which tries the update again.
                 log.debug("update=%s database unreachable", update.update_id)
-                deps.unavailable_updates.add(update.update_id)
+                deps.record_outcome(update.update_id, TurnOutcome.UNAVAILABLE)
                 return
             log.exception(
                 "update=%s user=%s handler=%s failed", update.update_id, user.id, fn.__name__
             )
-            deps.failed_updates.add(update.update_id)
+            deps.record_outcome(update.update_id, TurnOutcome.FAILED)
             return
         log.info("update=%s user=%s handler=%s", update.update_id, user.id, fn.__name__)
         if query is not None:

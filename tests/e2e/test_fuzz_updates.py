@@ -31,6 +31,7 @@ from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.runtime import SANDBOX_TOKEN
 from bot.sandbox.emulator import Emulator
+from bot.turn import TurnOutcome
 from storage import migrate
 from storage.crypto import Keyring, install_keyring
 from storage.db import Database
@@ -437,7 +438,17 @@ def test_random_updates_are_answered_kindly_and_harm_nobody(
                     texts.append(answer.text)
         async with stack.database.session() as session:
             left = len((await session.scalars(select(InboxUpdate.update_id))).all())
-        return victim_before, victim_after, texts, left, set(stack.runtime.deps.failed_updates)
+        return (
+            victim_before,
+            victim_after,
+            texts,
+            left,
+            {
+                update_id
+                for update_id, outcome in stack.runtime.deps.turn_outcomes.items()
+                if outcome is TurnOutcome.FAILED
+            },
+        )
 
     errors.records.clear()
     victim_before, victim_after, texts, left, failed = background.call(run())
