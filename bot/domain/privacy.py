@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, true, update
+from sqlalchemy import ColumnElement, delete, func, select, true, update
 
 from bot.clock import Randomness
 from bot.i18n import LANGUAGE_NAMES, N_, Translator
@@ -459,16 +459,17 @@ async def _free_text(uow: UnitOfWork, participant: Participant, now: datetime) -
     )
     # The messages the bot sent to them, and to mentors about their requests.
     linked = select(EscalationOutbox.outbox_id).where(EscalationOutbox.escalation_id.in_(case_ids))
-    await _unsend_from_mentors(uow, participant, linked, now)
+    about = (OutboxMessage.participant_id == pid) | OutboxMessage.id.in_(linked)
+    await _unsend_from_mentors(uow, participant, about, now)
     await session.execute(
         update(OutboxMessage)
-        .where((OutboxMessage.participant_id == pid) | OutboxMessage.id.in_(linked))
+        .where(about)
         .values(payload={"method": "erased"}, payload_purged_at=now)
     )
     await session.execute(
         update(OutboxMessage)
         .where(
-            (OutboxMessage.participant_id == pid) | OutboxMessage.id.in_(linked),
+            about,
             OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
         )
         .values(status=OutboxStatus.SKIPPED, last_error="participant erased their data")
@@ -480,11 +481,10 @@ TELEGRAM_DELETE_WINDOW = timedelta(hours=47)
 
 
 async def _unsend_from_mentors(
-    uow: UnitOfWork, participant: Participant, linked: Select[Any], now: datetime
+    uow: UnitOfWork, participant: Participant, about: ColumnElement[bool], now: datetime
 ) -> int:
     """What the bot told mentors about this person in the last two days is taken back out
     of the mentors' chats as well (older messages Telegram no longer lets a bot delete)."""
-    about = (OutboxMessage.participant_id == participant.id) | OutboxMessage.id.in_(linked)
     elsewhere = (
         OutboxMessage.chat_id != participant.chat_id if participant.chat_id is not None else true()
     )
