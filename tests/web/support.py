@@ -104,6 +104,19 @@ class Dashboard:
             await uow.commit()
             return account.id
 
+    async def signed_in(
+        self,
+        username: str,
+        role: StaffRole = StaffRole.STAFF,
+        mentor_id: int | None = None,
+        language: str = "en",
+    ) -> Visitor:
+        """A new account, and a browser signed in with it."""
+        await self.account(username, role, mentor_id, language)
+        visitor = self.visitor()
+        await visitor.sign_in(username)
+        return visitor
+
     async def cohort(self, name: str) -> int:
         async with UnitOfWork(self.database) as uow:
             cohort = await onboarding.create_cohort(uow, name, self.clock.now())

@@ -56,10 +56,7 @@ def form(group: int, **changes: str | list[str]) -> dict[str, str | list[str]]:
 
 
 async def staff(dashboard: Dashboard) -> Visitor:
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
-    return eva
+    return await dashboard.signed_in("eva")
 
 
 async def stored(dashboard: Dashboard) -> list[Campaign]:
@@ -125,9 +122,7 @@ async def test_a_weekly_campaign_is_described_in_the_staff_members_language(
     fields = form(cohort, when="repeat", every_time="09:30", day=["mon", "thu"])
     response = await eva.post("/campaigns", fields)
     assert "Every Monday, Thursday at 09:30" in response.text
-    await dashboard.account("sven", language="sv")
-    sven = dashboard.visitor()
-    await sven.sign_in("sven")
+    sven = await dashboard.signed_in("sven", language="sv")
     listing = (await sven.get("/campaigns")).text
     assert "Utskick" in listing
 

@@ -141,9 +141,7 @@ async def test_the_queue_shows_waiting_requests_urgent_first_with_the_time_limit
         terms=("يضربني",),
     )
     dashboard.clock.advance(timedelta(minutes=20))
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     page = (await eva.get("/cases")).text
     assert "2 requests" in page
     assert page.index(f'href="/cases/{urgent}"') < page.index(f'href="/cases/{housing}"')
@@ -168,9 +166,7 @@ async def test_a_case_page_shows_the_conversation_terms_and_is_audited(
         urgent=True,
         terms=("يضربني",),
     )
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     page = (await eva.get(f"/cases/{case_id}")).text
     assert f"Request #{case_id}" in page
     assert '<p class="text" dir="auto" lang="ar">زوجي يضربني كل يوم</p>' in page
@@ -194,9 +190,7 @@ async def test_before_the_participant_agrees_only_the_topic_and_terms_are_shown(
         terms=("hotar",),
         shared=False,
     )
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     page = (await eva.get(f"/cases/{case_id}")).text
     assert "has not yet said whether their message may be read" in page
     assert "Han hotar mig" not in page and "“hotar”" in page
@@ -205,9 +199,7 @@ async def test_before_the_participant_agrees_only_the_topic_and_terms_are_shown(
 async def test_a_mentor_takes_a_request_and_the_participant_is_told(dashboard: Dashboard) -> None:
     people = await project(dashboard)
     case_id = await open_case(dashboard, str(people["sara"]), "Jag har fått ett brev")
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
-    amina = dashboard.visitor()
-    await amina.sign_in("amina")
+    amina = await dashboard.signed_in("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     await amina.get(f"/cases/{case_id}")
     taken = await amina.post(f"/cases/{case_id}/claim")
     assert "You have taken the request. The participant has been told." in taken.text
@@ -230,9 +222,7 @@ async def test_staff_give_a_request_to_another_mentor_who_is_told_in_telegram(
 ) -> None:
     people = await project(dashboard)
     case_id = await open_case(dashboard, str(people["sara"]), "Jag behöver hjälp med Kronofogden")
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     page = (await eva.get(f"/cases/{case_id}")).text
     assert "Take the request" not in page  # staff without a mentor's role give it on
     given = await eva.post(f"/cases/{case_id}/reassign", {"mentor": str(people["jonas"])})
@@ -258,9 +248,7 @@ async def test_marking_a_request_as_done_tells_the_participant_with_a_reopen_but
 ) -> None:
     people = await project(dashboard)
     case_id = await open_case(dashboard, str(people["omar"]), "عندي مشكلة مع السكن")
-    await dashboard.account("jonas", role=StaffRole.MENTOR, mentor_id=people["jonas"])
-    jonas = dashboard.visitor()
-    await jonas.sign_in("jonas")
+    jonas = await dashboard.signed_in("jonas", role=StaffRole.MENTOR, mentor_id=people["jonas"])
     await jonas.get(f"/cases/{case_id}")
     done = await jonas.post(f"/cases/{case_id}/resolve")
     assert "The request is marked as done. The participant has been told." in done.text
@@ -284,9 +272,7 @@ async def test_a_mentor_is_refused_another_mentors_request_and_it_is_audited(
 ) -> None:
     people = await project(dashboard)
     omars = await open_case(dashboard, str(people["omar"]), "سري جدا")
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
-    amina = dashboard.visitor()
-    await amina.sign_in("amina")
+    amina = await dashboard.signed_in("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     assert f'href="/cases/{omars}"' not in (await amina.get("/cases")).text
     refused = await amina.get(f"/cases/{omars}")
     assert refused.status_code == 403
@@ -315,9 +301,7 @@ async def test_a_mentor_who_has_a_request_may_hand_it_on_but_not_take_anothers(
         await escalation.reassign(uow, case, jonas, dashboard.clock.now())
         await uow.commit()
     # Amina is Sara's mentor: she sees the request, but Jonas has it now.
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
-    amina = dashboard.visitor()
-    await amina.sign_in("amina")
+    amina = await dashboard.signed_in("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     page = (await amina.get(f"/cases/{case_id}")).text
     assert "Jonas Berg" in page and "Mark as done" not in page and "Give the request" not in page
     assert (await amina.post(f"/cases/{case_id}/resolve")).status_code == 403
@@ -327,9 +311,7 @@ async def test_a_mentor_who_has_a_request_may_hand_it_on_but_not_take_anothers(
 async def test_a_form_without_its_csrf_token_changes_nothing(dashboard: Dashboard) -> None:
     people = await project(dashboard)
     case_id = await open_case(dashboard, str(people["sara"]), "Jag har skulder")
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
-    amina = dashboard.visitor()
-    await amina.sign_in("amina")
+    amina = await dashboard.signed_in("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     await amina.get(f"/cases/{case_id}")
     for action in ("claim", "resolve"):
         refused = await amina.post(f"/cases/{case_id}/{action}", token=None)
@@ -343,9 +325,7 @@ async def test_a_form_without_its_csrf_token_changes_nothing(dashboard: Dashboar
 async def test_the_queue_in_swedish(dashboard: Dashboard) -> None:
     people = await project(dashboard)
     await open_case(dashboard, str(people["sara"]), "Hej")
-    await dashboard.account("eva", language="sv")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva", language="sv")
     page = (await eva.get("/cases")).text
     assert "Hjälpärenden" in page and "Boende" in page and "Väntar" in page
 

@@ -103,9 +103,7 @@ async def test_a_mentor_is_refused_another_mentors_participant_and_it_is_audited
     dashboard: Dashboard,
 ) -> None:
     people = await project(dashboard)
-    await dashboard.account("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
-    amina = dashboard.visitor()
-    await amina.sign_in("amina")
+    amina = await dashboard.signed_in("amina", role=StaffRole.MENTOR, mentor_id=people["amina"])
     refused = await amina.get(f"/participants/{people['omar']}")
     assert refused.status_code == 403
     assert "You can only see your own participants." in refused.text
@@ -123,9 +121,7 @@ async def test_search_finds_a_name_without_case_or_accents_and_a_pseudonymous_id
     dashboard: Dashboard,
 ) -> None:
     people = await project(dashboard)
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     await eva.get("/participants")
     found = (await eva.post("/participants", {"q": "sara hakansson"})).text
     assert people["sara"] in found and people["omar"] not in found
@@ -143,9 +139,7 @@ async def test_the_list_filters_by_group_status_language_and_reachability(
     dashboard: Dashboard,
 ) -> None:
     people = await project(dashboard)
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     arabic = (await eva.get("/participants", language="ar")).text
     assert people["omar"] in arabic and people["sara"] not in arabic
     group = (await eva.get("/participants", cohort="2")).text
@@ -163,9 +157,7 @@ async def test_a_participant_page_records_each_look_and_shows_staff_who_looked(
 ) -> None:
     people = await project(dashboard)
     await dashboard.account("eva")
-    await dashboard.account("anna")
-    anna = dashboard.visitor()
-    await anna.sign_in("anna")
+    anna = await dashboard.signed_in("anna")
     await anna.get(f"/participants/{people['omar']}")
     eva = dashboard.visitor()
     await eva.sign_in("eva")
@@ -244,9 +236,7 @@ async def test_a_participant_page_shows_check_ins_steps_self_ratings_and_request
 ) -> None:
     people = await project(dashboard)
     await _records_of(dashboard, people["omar"], people["jonas"])
-    await dashboard.account("jonas", StaffRole.MENTOR, mentor_id=people["jonas"])
-    jonas = dashboard.visitor()
-    await jonas.sign_in("jonas")
+    jonas = await dashboard.signed_in("jonas", StaffRole.MENTOR, mentor_id=people["jonas"])
     page = (await jonas.get(f"/participants/{people['omar']}")).text
 
     checkins = page.split('id="p-checkins-h"')[1].split("</section>")[0]
@@ -270,9 +260,7 @@ async def test_a_participant_page_shows_check_ins_steps_self_ratings_and_request
     assert "Money and debts" in cases and "Urgent" in cases and "Waiting" in cases
     assert "Housing" not in cases
 
-    await dashboard.account("eva", language="sv")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva", language="sv")
     swedish = (await eva.get(f"/participants/{people['omar']}")).text
     assert "Incheckningar" in swedish and "Självskattning" in swedish
     assert "Hälsa, Vardagen" in swedish  # the themes in the viewer's language
@@ -280,9 +268,7 @@ async def test_a_participant_page_shows_check_ins_steps_self_ratings_and_request
 
 async def test_a_participant_page_without_records_says_so(dashboard: Dashboard) -> None:
     people = await project(dashboard)
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     page = (await eva.get(f"/participants/{people['sara']}")).text
     assert "No check-in yet." in page and "No step forward recorded yet." in page
     assert "No self-rating yet." in page and "No request for help." in page
@@ -291,9 +277,7 @@ async def test_a_participant_page_without_records_says_so(dashboard: Dashboard) 
 
 async def test_staff_create_print_and_revoke_an_invitation(dashboard: Dashboard) -> None:
     people = await project(dashboard)
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     await eva.get("/invites")
     printed = await eva.post(
         "/invites", {"cohort": "1", "mentor": str(people["jonas"]), "days": "14"}
@@ -346,9 +330,7 @@ async def test_a_bad_invitation_form_gets_a_short_answer_and_creates_nothing(
     dashboard: Dashboard,
 ) -> None:
     await project(dashboard)
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     await eva.get("/invites")
     for form in ({"cohort": "1", "days": "0"}, {"cohort": "99", "days": "5"}, {"days": "x"}):
         page = await eva.post("/invites", form)
@@ -364,9 +346,7 @@ async def test_the_esf_export_counts_by_group_and_gender_with_no_names(
     await dashboard.participant(
         "=HYPERLINK(evil)", cohort=COHORT, gender="woman", joined_ago=timedelta(days=60)
     )
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     await eva.get("/reports")
     period = {"start": "2025-12-01", "end": "2026-01-31"}
     summary = await eva.post("/reports/esf", {**period, "file": "summary.csv"})
@@ -403,9 +383,7 @@ async def test_the_esf_export_counts_by_group_and_gender_with_no_names(
 async def test_a_cell_that_a_spreadsheet_would_run_stays_text(dashboard: Dashboard) -> None:
     await dashboard.cohort("=cmd|' /C calc'!A0")
     await dashboard.participant("Sam", cohort="=cmd|' /C calc'!A0")
-    await dashboard.account("eva", language="sv")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva", language="sv")
     await eva.get("/reports")
     export = await eva.post(
         "/reports/esf", {"start": "2026-01-01", "end": "2026-01-31", "file": "summary.csv"}
@@ -415,9 +393,7 @@ async def test_a_cell_that_a_spreadsheet_would_run_stays_text(dashboard: Dashboa
 
 
 async def test_an_impossible_report_period_gets_a_short_answer(dashboard: Dashboard) -> None:
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     await eva.get("/reports")
     backwards = await eva.post(
         "/reports/esf", {"start": "2026-02-01", "end": "2026-01-01", "file": "xlsx"}
@@ -433,9 +409,7 @@ async def test_a_long_list_comes_in_pages_of_fifty(dashboard: Dashboard) -> None
         await dashboard.participant(
             f"Person {number}", cohort=COHORT, joined_ago=timedelta(hours=number + 1)
         )
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     first = (await eva.get("/participants")).text
     assert "53 participants" in first and first.count('class="mono">P') == 50
     assert ">Person 0<" in first and ">Person 52<" not in first

@@ -79,9 +79,7 @@ async def test_five_wrong_passwords_lock_the_account_and_say_for_how_long(
 async def test_an_idle_session_expires_and_sign_in_leads_back_to_the_page(
     dashboard: Dashboard,
 ) -> None:
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     dashboard.clock.advance(timedelta(minutes=29))
     assert (await eva.get("/invites")).url.path == "/invites"
     dashboard.clock.advance(timedelta(minutes=31))
@@ -96,9 +94,7 @@ async def test_an_idle_session_expires_and_sign_in_leads_back_to_the_page(
 
 
 async def test_a_busy_session_still_ends_after_ten_hours(dashboard: Dashboard) -> None:
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     for _ in range(40):
         dashboard.clock.advance(timedelta(minutes=15))
         assert (await eva.get("/")).url.path == "/"
@@ -109,9 +105,7 @@ async def test_a_busy_session_still_ends_after_ten_hours(dashboard: Dashboard) -
 async def test_signing_out_ends_the_session_even_for_a_copied_cookie(
     dashboard: Dashboard,
 ) -> None:
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     copied = dict(eva.client.cookies)
     dashboard.clock.advance(timedelta(seconds=5))
     signed_out = await eva.post("/logout")
@@ -149,9 +143,7 @@ async def test_signing_in_needs_the_token_of_the_sign_in_page(dashboard: Dashboa
 
 
 async def test_a_forged_or_edited_cookie_counts_as_no_session(dashboard: Dashboard) -> None:
-    await dashboard.account("eva")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva")
     value = eva.client.cookies["stegvis_session"]
     eva.client.cookies.set(
         "stegvis_session", value[:-3] + ("AAA" if value[-3:] != "AAA" else "BBB")
@@ -161,9 +153,7 @@ async def test_a_forged_or_edited_cookie_counts_as_no_session(dashboard: Dashboa
 
 async def test_a_mentor_is_refused_the_staff_pages(dashboard: Dashboard) -> None:
     mentor_id = await dashboard.mentor("Jonas Berg")
-    await dashboard.account("jonas", role=StaffRole.MENTOR, mentor_id=mentor_id)
-    jonas = dashboard.visitor()
-    await jonas.sign_in("jonas")
+    jonas = await dashboard.signed_in("jonas", role=StaffRole.MENTOR, mentor_id=mentor_id)
     home = await jonas.get("/")
     assert 'href="/reports"' not in home.text and 'href="/audit"' not in home.text
     for path in ("/reports", "/audit"):
@@ -175,9 +165,7 @@ async def test_a_mentor_is_refused_the_staff_pages(dashboard: Dashboard) -> None
 
 
 async def test_the_interface_language_is_the_staff_members_choice(dashboard: Dashboard) -> None:
-    await dashboard.account("eva", language="en")
-    eva = dashboard.visitor()
-    await eva.sign_in("eva")
+    eva = await dashboard.signed_in("eva", language="en")
     switched = await eva.post("/language", {"language": "sv", "next": "/participants"})
     assert switched.url.path == "/participants"
     assert "Språket är ändrat." in switched.text and "<h1>Deltagare</h1>" in switched.text
