@@ -31,7 +31,7 @@ from tests.outbox_support import (
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 
-async def queue_hej(
+async def queue_greetings(
     database: Database, ids: list[int], clock: ManualClock, kind: OutboxKind
 ) -> None:
     """One "Hej" to each of these participants, to chats FIRST_CHAT onward."""
@@ -366,7 +366,7 @@ async def test_two_dispatchers_side_by_side_never_send_a_row_twice(
 ) -> None:
     count = 600
     ids = await add_people(database, emu, count, now=clock.now())
-    await queue_hej(database, ids, clock, OutboxKind.CAMPAIGN)
+    await queue_greetings(database, ids, clock, OutboxKind.CAMPAIGN)
     second_db = Database(str(database.url), schema=database.schema)
     try:
         one = await dispatcher(database, emu, clock, batch_size=40)
@@ -426,7 +426,7 @@ async def test_dispatchers_share_the_bots_rate_and_telegram_never_says_too_many(
     limits = RateLimits(per_second=20)
     async with run_emulator(SANDBOX_TOKEN, rate_limits=limits) as emulator:
         ids = await add_people(database, emulator, count, now=clock.now())
-        await queue_hej(database, ids, clock, OutboxKind.CAMPAIGN)
+        await queue_greetings(database, ids, clock, OutboxKind.CAMPAIGN)
         second_db = Database(str(database.url), schema=database.schema)
         stop = asyncio.Event()
         try:
@@ -479,7 +479,7 @@ async def test_the_global_limit_spaces_messages_and_telegram_never_says_too_many
     limits = RateLimits(per_second=20, per_chat_per_second=1)
     async with run_emulator(SANDBOX_TOKEN, rate_limits=limits) as emulator:
         ids = await add_people(database, emulator, 60, now=clock.now())
-        await queue_hej(database, ids, clock, OutboxKind.NOTIFICATION)
+        await queue_greetings(database, ids, clock, OutboxKind.NOTIFICATION)
         sender = await dispatcher(database, emulator, clock, rate=20.0, chat_rate=1.0)
         started = time.monotonic()
         assert await sender.drain() == 60
